@@ -1,0 +1,31 @@
+import { randomBytes } from 'node:crypto';
+
+// Shapes observed on the wire (upstream.md 1.1). Clients must treat them as opaque, but matching the
+// real formats catches code that accidentally depends on a length or alphabet.
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+
+export const ID_PREFIX = {
+  file: 'file-',
+  vectorStore: 'vs_',
+  fileBatch: 'vsfb_',
+} as const;
+
+function hex32(): string {
+  return randomBytes(16).toString('hex');
+}
+
+function base58(length: number): string {
+  // Rejection sampling keeps the alphabet uniform: 58 does not divide 256.
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 232 && out.length < length) out += BASE58[byte % 58];
+    }
+  }
+  return out;
+}
+
+export const newFileId = (): string => `${ID_PREFIX.file}${base58(22)}`;
+export const newVectorStoreId = (): string => `${ID_PREFIX.vectorStore}${hex32()}`;
+export const newFileBatchId = (): string => `${ID_PREFIX.fileBatch}${hex32()}`;
+export const newRequestId = (): string => `req_${hex32()}`;

@@ -1,0 +1,310 @@
+/**
+ * A local, OpenAI-compatible emulator of the Vector Stores and Files API, for tests, benchmarks and
+ * offline use. It imports nothing from the gateway. Mount `handle` in an existing server, or
+ * `listen()` on a port of its own.
+ *
+ * Besides `/v1`, a control plane (no auth, not counted in stats) lets tests steer it:
+ *   GET  /__emulator/stats        request counts by route template, and the last requests
+ *   POST /__emulator/reset        empty state, counters and faults
+ *   POST /__emulator/faults       FaultConfig JSON; `{}` or `null` clears
+ *   POST /__emulator/processing   {"delayMs": n, "hold": bool}
+ *   GET  /__emulator/inspect      object counts and stored bytes
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApiError, incorrectApiKey, invalidUrl, missingApiKey, rateLimited, serverError } from './errors.ts';
+import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults.ts';
+import { fileBatchRoutes } from './file-batches.ts';
+import { fileRoutes } from './files.ts';
+import { bearerKey, errorReply, json, type Reply, readJsonBody, writeReply } from './http.ts';
+import { newRequestId } from './ids.ts';
+import { UploadAbortedError } from './multipart.ts';
+import type { UnknownCursorPolicy } from './pagination.ts';
+import { checkPathIds, type RouteContext, Router } from './router.ts';
+import { type Clock, EmulatorState } from './state.ts';
+import { expectBoolean, expectInteger, expectObject, rejectUnknownKeys } from './validation.ts';
+import { vectorStoreFileRoutes } from './vector-store-files.ts';
+import { vectorStoreRoutes } from './vector-stores.ts';
+
+export type { FaultConfig, FaultRule } from './faults.ts';
+export type { Clock } from './state.ts';
+
+export interface EmulatorOptions {
+  /** Accepted bearer keys; empty or undefined accepts any non-empty key. */
+  apiKeys?: readonly string[];
+  /** Delay from attach to a file's final status; 0 finishes at once (visible on the next read). */
+  processingDelayMs?: number;
+  /** Cap on the total bytes of stored files; an upload past it is rejected with 413. */
+  maxStoredBytes?: number;
+  clock?: Clock;
+  /** What an unknown pagination cursor gives: 404 naming the parameter, or an empty page. */
+  unknownCursor?: UnknownCursorPolicy;
+  /** Default seed for fault randomness, used when a fault config brings none. */
+  seed?: number;
+}
+
+export interface EmulatorStats {
+  /** Every /v1 request that reached the emulator, faulted ones included. */
+  total: number;
+  /** Keyed by method and route template, e.g. "GET /v1/vector_stores/{vector_store_id}/files". */
+  byRoute: Record<string, number>;
+  /** The last 10,000 requests; `status` is null when no response was completed (resets, stalls). */
+  requests: Array<{ method: string; route: string; path: string; status: number | null }>;
+}
+
+export interface EmulatorInspection {
+  files: number;
+  vectorStores: number;
+  storedBytes: number;
+  uploadsInFlight: number;
+}
+
+export interface Emulator {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  listen(opts?: { port?: number; host?: string }): Promise<{ origin: string; baseURL: string; port: number }>;
+  close(): Promise<void>;
+  stats(): EmulatorStats;
+  resetStats(): void;
+  reset(): void;
+  setFaults(config: FaultConfig | null): void;
+  setProcessing(opts: { delayMs?: number; hold?: boolean }): void;
+  inspect(): EmulatorInspection;
+}
+
+const DEFAULT_MAX_STORED_BYTES = 1024 ** 3;
+const MAX_RECORDED_REQUESTS = 10_000;
+const UNMATCHED_ROUTE = '(unmatched)';
+
+const systemClock: Clock = { now: () => Date.now() };
+
+export function createEmulator(options: EmulatorOptions = {}): Emulator {
+  const apiKeys = new Set(options.apiKeys ?? []);
+  const state = new EmulatorState(options.clock ?? systemClock, options.processingDelayMs ?? 0);
+  const settings = {
+    unknownCursor: options.unknownCursor ?? 'not_found',
+    maxStoredBytes: options.maxStoredBytes ?? DEFAULT_MAX_STORED_BYTES,
+  } satisfies RouteContext['settings'];
+  const router = new Router([
+    ...fileRoutes,
+    ...vectorStoreRoutes,
+    ...vectorStoreFileRoutes,
+    ...fileBatchRoutes,
+  ]);
+  const faults = new FaultInjector(options.seed ?? 0);
+
+  let stats: EmulatorStats = { total: 0, byRoute: {}, requests: [] };
+  // Responses deliberately left hanging by a stall fault; close() ends them.
+  const stalled = new Set<ServerResponse>();
+  const sockets = new Set<Socket>();
+  let shutdown = new AbortController();
+  let server: Server | null = null;
+
+  function record(method: string, route: string, path: string, res: ServerResponse): void {
+    stats.total += 1;
+    stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
+    const entry: EmulatorStats['requests'][number] = { method, route, path, status: null };
+    stats.requests.push(entry);
+    // Trim in bulk so recording stays O(1) amortised.
+    if (stats.requests.length > 2 * MAX_RECORDED_REQUESTS) stats.requests.splice(0, MAX_RECORDED_REQUESTS);
+    res.once('finish', () => {
+      entry.status = res.statusCode;
+    });
+  }
+
+  function authenticate(req: IncomingMessage): void {
+    const key = bearerKey(req);
+    if (key === null) throw missingApiKey();
+    if (apiKeys.size > 0 && !apiKeys.has(key)) throw incorrectApiKey(key);
+  }
+
+  async function serveApi(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    meta: ReplyMeta,
+  ): Promise<void> {
+    const method = req.method ?? 'GET';
+    const match = router.match(method, url.pathname);
+    const routeKey = match ? match.route.key : `${method} ${UNMATCHED_ROUTE}`;
+    record(method, routeKey, url.pathname, res);
+
+    const { delayMs, action } = faults.decide(routeKey);
+    if (delayMs > 0) await sleep(delayMs, undefined, { signal: shutdown.signal });
+    if (action.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (action.kind === 'stall' && action.stage === 'headers') {
+      stalled.add(res);
+      return;
+    }
+
+    let reply: Reply;
+    try {
+      if (action.kind === 'rate_limit') throw rateLimited(action.retryAfterSeconds);
+      if (action.kind === 'error') throw serverError(action.status);
+      authenticate(req);
+      if (!match) throw invalidUrl(method, url.pathname);
+      checkPathIds(match.params);
+      state.sweepExpiredFiles();
+      reply = await match.route.handler({
+        state,
+        settings,
+        req,
+        params: match.params,
+        query: url.searchParams,
+        body: () => readJsonBody(req),
+      });
+    } catch (error) {
+      if (error instanceof UploadAbortedError) return;
+      reply = errorReply(toApiError(error));
+    }
+    const truncate = action.kind === 'stall' && action.stage === 'body';
+    if (truncate) stalled.add(res);
+    writeReply(res, reply, meta, { truncate });
+  }
+
+  async function serveControl(req: IncomingMessage, res: ServerResponse, path: string, meta: ReplyMeta) {
+    const route = `${req.method} ${path}`;
+    let reply: Reply;
+    try {
+      switch (route) {
+        case 'GET /__emulator/stats':
+          reply = json(emulator.stats());
+          break;
+        case 'POST /__emulator/reset':
+          emulator.reset();
+          reply = json({ reset: true });
+          break;
+        case 'POST /__emulator/faults':
+          faults.set(parseFaultConfig(await readJsonBody(req), router.keys()));
+          reply = json({ faults: faults.current() });
+          break;
+        case 'POST /__emulator/processing':
+          state.setProcessing(parseProcessing(await readJsonBody(req)));
+          reply = json(state.processing());
+          break;
+        case 'GET /__emulator/inspect':
+          reply = json(emulator.inspect());
+          break;
+        default:
+          throw invalidUrl(req.method ?? 'GET', path);
+      }
+    } catch (error) {
+      reply = errorReply(toApiError(error));
+    }
+    writeReply(res, reply, meta);
+  }
+
+  async function dispatch(req: IncomingMessage, res: ServerResponse, meta: ReplyMeta): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://emulator.invalid');
+    const path = url.pathname;
+    if (path.startsWith('/__emulator/')) return serveControl(req, res, path, meta);
+    if (path === '/v1' || path.startsWith('/v1/')) return serveApi(req, res, url, meta);
+    writeReply(res, errorReply(invalidUrl(req.method ?? 'GET', path)), meta);
+  }
+
+  const emulator: Emulator = {
+    handle(req, res) {
+      const meta = { requestId: newRequestId(), startedAt: performance.now() };
+      dispatch(req, res, meta).catch((error: unknown) => {
+        // Only an aborted latency sleep (close() during a delay) or a bug gets here.
+        if (!shutdown.signal.aborted) console.error('emulator: unexpected failure', error);
+        res.destroy();
+      });
+    },
+
+    async listen(opts = {}) {
+      if (server) throw new Error('The emulator is already listening.');
+      const listening = createServer((req, res) => emulator.handle(req, res));
+      listening.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.once('close', () => sockets.delete(socket));
+      });
+      const host = opts.host ?? '127.0.0.1';
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(opts.port ?? 0, host, () => {
+          listening.off('error', reject);
+          resolve();
+        });
+      });
+      server = listening;
+      const address = listening.address();
+      const port = typeof address === 'object' && address ? address.port : (opts.port ?? 0);
+      const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      return { origin, baseURL: `${origin}/v1`, port };
+    },
+
+    async close() {
+      shutdown.abort();
+      for (const res of stalled) res.destroy();
+      stalled.clear();
+      const closing = server;
+      server = null;
+      if (closing) {
+        const closed = new Promise<void>((resolve) => closing.close(() => resolve()));
+        for (const socket of sockets) socket.destroy();
+        await closed;
+      }
+      shutdown = new AbortController();
+    },
+
+    stats() {
+      return {
+        total: stats.total,
+        byRoute: { ...stats.byRoute },
+        requests: stats.requests.slice(-MAX_RECORDED_REQUESTS).map((entry) => ({ ...entry })),
+      };
+    },
+
+    resetStats() {
+      stats = { total: 0, byRoute: {}, requests: [] };
+    },
+
+    reset() {
+      state.reset();
+      faults.set(null);
+      emulator.resetStats();
+    },
+
+    setFaults(config) {
+      faults.set(config);
+    },
+
+    setProcessing(opts) {
+      state.setProcessing(opts);
+    },
+
+    inspect() {
+      return {
+        files: state.files.size,
+        vectorStores: state.vectorStores.size,
+        storedBytes: state.storedBytes,
+        uploadsInFlight: state.uploadsInFlight,
+      };
+    },
+  };
+  return emulator;
+}
+
+interface ReplyMeta {
+  requestId: string;
+  startedAt: number;
+}
+
+function toApiError(error: unknown): ApiError {
+  if (error instanceof ApiError) return error;
+  console.error('emulator: unexpected error', error);
+  return serverError(500);
+}
+
+function parseProcessing(raw: unknown): { delayMs?: number; hold?: boolean } {
+  const body = expectObject(raw ?? {}, 'body');
+  rejectUnknownKeys(body, ['delayMs', 'hold']);
+  return {
+    delayMs: body.delayMs === undefined ? undefined : expectInteger(body.delayMs, 'delayMs', { min: 0 }),
+    hold: body.hold === undefined ? undefined : expectBoolean(body.hold, 'hold'),
+  };
+}

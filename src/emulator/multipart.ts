@@ -1,0 +1,103 @@
+/**
+ * Streaming multipart parsing for uploads. The body is parsed as it arrives (chunked bodies with no
+ * Content-Length included); file bytes are kept only up to the size the caller allows, and beyond
+ * it the rest of the part is read and dropped so the client still receives a clean 4xx.
+ */
+import type { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+import { badRequest, unknownParameter } from './errors.ts';
+
+export interface ParsedUpload {
+  fields: Map<string, string>;
+  file: { filename: string; content: Buffer } | null;
+  /** Set when the file part was larger than `maxFileBytes`; `file` is then null. */
+  oversized: boolean;
+}
+
+/** The client went away mid-upload; there is nobody left to answer. */
+export class UploadAbortedError extends Error {
+  constructor() {
+    super('The client aborted the upload.');
+    this.name = 'UploadAbortedError';
+  }
+}
+
+export function parseUpload(
+  req: IncomingMessage,
+  options: { fileField: string; maxFileBytes: number },
+): Promise<ParsedUpload> {
+  const contentType = req.headers['content-type'] ?? '';
+  if (!/^multipart\/form-data/i.test(contentType)) {
+    return Promise.reject(
+      badRequest(
+        `Invalid Content-Type header (${contentType || 'none'}), expected multipart/form-data. (HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')`,
+      ),
+    );
+  }
+
+  return new Promise<ParsedUpload>((resolve, reject) => {
+    const result: ParsedUpload = { fields: new Map(), file: null, oversized: false };
+    let settled = false;
+    const settle = (error: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      req.off('close', onClose);
+      if (error) {
+        req.unpipe(parser);
+        reject(error);
+      } else {
+        resolve(result);
+      }
+    };
+    const onClose = (): void => {
+      if (!req.complete) settle(new UploadAbortedError());
+    };
+    req.on('close', onClose);
+
+    let parser: busboy.Busboy;
+    try {
+      parser = busboy({
+        headers: req.headers,
+        // Raw non-ASCII filenames are UTF-8 in practice; `filename*` carries its own charset.
+        defParamCharset: 'utf8',
+        // busboy reports 'limit' on reaching fileSize, so one byte more means "larger than allowed".
+        limits: { files: 1, fileSize: options.maxFileBytes + 1, fields: 16, fieldSize: 64 * 1024 },
+      });
+    } catch (error) {
+      settle(badRequest(`Invalid multipart body: ${error instanceof Error ? error.message : String(error)}`));
+      return;
+    }
+
+    parser.on('file', (name, stream, info) => {
+      if (name !== options.fileField) {
+        stream.resume();
+        settle(unknownParameter(name));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => {
+        if (!result.oversized) chunks.push(chunk);
+      });
+      // busboy also fails the part's stream when the body is cut short; the parser's own 'error'
+      // reports it, so this listener only keeps the stream error from going unhandled.
+      stream.on('error', () => {});
+      stream.on('limit', () => {
+        result.oversized = true;
+        chunks.length = 0;
+      });
+      stream.on('end', () => {
+        if (!result.oversized)
+          result.file = { filename: info.filename ?? '', content: Buffer.concat(chunks) };
+      });
+    });
+    parser.on('field', (name, value) => {
+      result.fields.set(name, value);
+    });
+    parser.on('error', (error: unknown) => {
+      settle(badRequest(`Invalid multipart body: ${error instanceof Error ? error.message : String(error)}`));
+    });
+    // 'close' fires only after the closing boundary: an incomplete body never resolves.
+    parser.on('close', () => settle(null));
+    req.pipe(parser);
+  });
+}

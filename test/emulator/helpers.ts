@@ -1,0 +1,59 @@
+import OpenAI from 'openai';
+import { afterEach } from 'vitest';
+import { type Clock, createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+
+export interface Harness {
+  emulator: Emulator;
+  baseURL: string;
+  origin: string;
+  client: OpenAI;
+  /** Raw fetch against the emulator with a bearer key, for what the SDK hides (headers, status). */
+  api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+}
+
+const open: Emulator[] = [];
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((emulator) => emulator.close()));
+});
+
+/** A fresh emulator on an ephemeral port, closed after the test. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Harness> {
+  const emulator = createEmulator(options);
+  open.push(emulator);
+  const { baseURL, origin } = await emulator.listen({ port: 0 });
+  const client = new OpenAI({ apiKey: options.apiKeys?.[0] ?? 'test-key', baseURL, maxRetries: 0 });
+  const api = (path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    if (!headers.has('authorization'))
+      headers.set('authorization', `Bearer ${options.apiKeys?.[0] ?? 'test-key'}`);
+    let body = init.body;
+    if (init.json !== undefined) {
+      headers.set('content-type', 'application/json');
+      body = JSON.stringify(init.json);
+    }
+    const url = path.startsWith('/__emulator') ? `${origin}${path}` : `${baseURL}${path}`;
+    return fetch(url, { ...init, headers, body });
+  };
+  return { emulator, baseURL, origin, client, api };
+}
+
+/** A clock tests move by hand. */
+export class FakeClock implements Clock {
+  constructor(private ms = Date.UTC(2026, 0, 1)) {}
+  now(): number {
+    return this.ms;
+  }
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+export async function uploadText(
+  client: OpenAI,
+  filename: string,
+  text: string,
+  purpose: 'assistants' | 'user_data' = 'assistants',
+): Promise<OpenAI.FileObject> {
+  return client.files.create({ file: new File([text], filename, { type: 'text/plain' }), purpose });
+}
