@@ -1,0 +1,12 @@
+import { lexicographicSortSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './files/types.ts';
+import './files/queries.ts';
+import './vector-stores/types.ts';
+import './vector-stores/queries.ts';
+import './vector-store-files/types.ts';
+import './vector-stores/search.ts';
+import './file-batches/types.ts';
+
+/** Sorted, so the printed schema.graphql diffs cleanly whatever order the modules load in. */
+export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,0 +1,73 @@
+import DataLoader from 'dataloader';
+import type { Upstream, VectorStore, VectorStoreFile } from '../../upstream/index.ts';
+import { encodeNestedId, splitNestedId } from '../ids.ts';
+import { afterSiblingCalls, type NaiveLoading, nullIfMissing, settleAll } from '../loaders.ts';
+
+const LIST_PAGE_SIZE = 100;
+
+/**
+ * Keys are grouped per store. When reading the store's file list costs fewer calls than one
+ * retrieve per file (100 files a page, known from the store's `file_counts`), the list is paged
+ * until every asked-for file is found.
+ */
+export function createVectorStoreFileLoader(
+  upstream: Upstream,
+  vectorStores: DataLoader<string, VectorStore | null>,
+  naive?: NaiveLoading,
+): DataLoader<string, VectorStoreFile | null> {
+  const loader: DataLoader<string, VectorStoreFile | null> = new DataLoader(
+    async (keys) => {
+      const fileIdsByStore = new Map<string, Set<string>>();
+      for (const key of keys) {
+        const { vectorStoreId, ownId } = splitNestedId(key);
+        const fileIds = fileIdsByStore.get(vectorStoreId) ?? new Set();
+        fileIds.add(ownId);
+        fileIdsByStore.set(vectorStoreId, fileIds);
+      }
+      const found = new Map<string, Promise<VectorStoreFile | null>>();
+      await Promise.all(
+        [...fileIdsByStore].map(async ([vectorStoreId, fileIds]) => {
+          const listed = await listIfCheaper(vectorStoreId, fileIds).catch((error: unknown) => error);
+          for (const fileId of fileIds) {
+            const key = encodeNestedId(vectorStoreId, fileId);
+            if (listed instanceof Map) found.set(key, Promise.resolve(listed.get(fileId) ?? null));
+            else if (listed instanceof Error) found.set(key, Promise.reject(listed));
+            else found.set(key, nullIfMissing(upstream.retrieveVectorStoreFile(vectorStoreId, fileId)));
+          }
+        }),
+      );
+      return settleAll(keys.map((key) => found.get(key) ?? Promise.resolve(null)));
+    },
+    naive ?? { batchScheduleFn: afterSiblingCalls(upstream) },
+  );
+
+  /** The store's files by id when listing is cheaper, or null to retrieve them one by one. */
+  async function listIfCheaper(
+    vectorStoreId: string,
+    fileIds: ReadonlySet<string>,
+  ): Promise<Map<string, VectorStoreFile | null> | null> {
+    if (fileIds.size < 2) return null;
+    const store = await vectorStores.load(vectorStoreId);
+    if (!store) return new Map();
+    const pages = Math.ceil(store.file_counts.total / LIST_PAGE_SIZE);
+    if (pages >= fileIds.size) return null;
+    const listed = new Map<string, VectorStoreFile | null>();
+    let after: string | undefined;
+    for (let page = 0; page <= pages; page++) {
+      const result = await upstream.listVectorStoreFiles(vectorStoreId, {
+        limit: LIST_PAGE_SIZE,
+        order: 'desc',
+        after,
+      });
+      for (const file of result.data) {
+        listed.set(file.id, file);
+        loader.prime(encodeNestedId(vectorStoreId, file.id), file);
+      }
+      after = result.data.at(-1)?.id;
+      if (!result.hasMore || [...fileIds].every((id) => listed.has(id))) break;
+    }
+    return listed;
+  }
+
+  return loader;
+}

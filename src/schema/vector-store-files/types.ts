@@ -1,0 +1,147 @@
+import type DataLoader from 'dataloader';
+import type { VectorStoreFileStatus as UpstreamFileStatus, VectorStoreFile } from '../../upstream/index.ts';
+import { builder, fromUnixSeconds, objectKind, SortOrder } from '../builder.ts';
+import { resolveCursorConnection } from '../connections.ts';
+import { FileRef } from '../files/types.ts';
+import { encodeNestedId, parseVectorStoreFileRef } from '../ids.ts';
+import { type FileCountsShape, VectorStoreRef } from '../vector-stores/types.ts';
+
+export const VectorStoreFileRef = builder.objectRef<VectorStoreFile>('VectorStoreFile');
+
+export const VectorStoreFileStatus = builder.enumType('VectorStoreFileStatus', {
+  description: 'Where a file is in its processing for search.',
+  values: {
+    IN_PROGRESS: { value: 'in_progress', description: 'Being chunked and embedded.' },
+    COMPLETED: { value: 'completed', description: 'Searchable.' },
+    FAILED: { value: 'failed', description: 'Could not be processed; see `lastError`.' },
+    CANCELLED: { value: 'cancelled', description: 'Its batch was cancelled before it was processed.' },
+  } as const,
+});
+
+const VectorStoreFileError = builder
+  .objectRef<{ code: string; message: string }>('VectorStoreFileError')
+  .implement({
+    description: 'Why a file failed to process.',
+    fields: (t) => ({
+      code: t.exposeString('code', { description: '`server_error`, `unsupported_file` or `invalid_file`.' }),
+      message: t.exposeString('message', { description: 'A human-readable explanation.' }),
+    }),
+  });
+
+builder.node(VectorStoreFileRef, {
+  description: 'A file attached to a vector store, with its processing state there.',
+  id: { resolve: (file) => encodeNestedId(file.vector_store_id, file.id) },
+  isTypeOf: (value) => objectKind(value) === 'vector_store.file',
+  loadManyWithoutCache: (ids, context) => ids.map((id) => context.loaders.vectorStoreFile.load(id)),
+  fields: (t) => ({
+    openaiId: t.exposeString('id', { description: 'The id of the underlying file (file-...).' }),
+    vectorStore: t.field({
+      type: VectorStoreRef,
+      description: 'The store it is attached to.',
+      resolve: async (file, _args, context) => {
+        const store = await context.loaders.vectorStore.load(file.vector_store_id);
+        if (!store) throw new Error(`Vector store ${file.vector_store_id} no longer exists.`);
+        return store;
+      },
+    }),
+    status: t.field({
+      type: VectorStoreFileStatus,
+      description: 'Its processing state.',
+      resolve: (file) => file.status,
+    }),
+    usageBytes: t.field({
+      type: 'SafeInt',
+      nullable: true,
+      description: 'Storage it uses in the store; absent from some batch listings.',
+      resolve: (file) => file.usage_bytes ?? null,
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When it was attached (not uploaded).',
+      resolve: (file) => fromUnixSeconds(file.created_at),
+    }),
+    lastError: t.field({
+      type: VectorStoreFileError,
+      nullable: true,
+      description: 'Why it failed; null unless `status` is FAILED.',
+      resolve: (file) => file.last_error ?? null,
+    }),
+    attributes: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: 'Up to 16 key/value pairs that search `filters` can match.',
+      resolve: (file) => file.attributes ?? null,
+    }),
+    file: t.field({
+      type: FileRef,
+      nullable: true,
+      description:
+        'The underlying file (filename, bytes). Batched: one upstream call serves a whole page of rows.',
+      resolve: (file, _args, context) => context.loaders.file.load(file.id),
+    }),
+  }),
+});
+
+export const VectorStoreFileConnection = builder.connectionObject(
+  {
+    type: VectorStoreFileRef,
+    name: 'VectorStoreFileConnection',
+    description: 'A page of the files of a vector store or of a batch.',
+    fields: (t) => ({
+      totalCount: t.int({
+        nullable: true,
+        description: 'How many files the whole list has (with `filter` applied), from OpenAI file counts.',
+        resolve: (connection) => (connection as { totalCount?: number }).totalCount ?? null,
+      }),
+    }),
+  },
+  { name: 'VectorStoreFileEdge', description: 'A vector store file in a page, with its cursor.' },
+);
+
+export function primeVectorStoreFiles(loader: DataLoader<string, VectorStoreFile | null>) {
+  return (files: readonly VectorStoreFile[]) => {
+    for (const file of files) loader.prime(encodeNestedId(file.vector_store_id, file.id), file);
+  };
+}
+
+export function countFor(counts: FileCountsShape, filter: UpstreamFileStatus | null | undefined): number {
+  return filter ? counts[filter] : counts.total;
+}
+
+builder.objectFields(VectorStoreRef, (t) => ({
+  files: t.connection(
+    {
+      type: VectorStoreFileRef,
+      description: 'The files attached to this store, newest first by default.',
+      args: {
+        order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by attach time.' }),
+        filter: t.arg({ type: VectorStoreFileStatus, description: 'Only files in this processing state.' }),
+      },
+      resolve: async (store, args, context) => {
+        const filter = args.filter ?? undefined;
+        const connection = await resolveCursorConnection(args, args.order ?? 'desc', {
+          supportsBefore: true,
+          fetch: (page) => context.upstream.listVectorStoreFiles(store.id, { ...page, filter }),
+          prime: primeVectorStoreFiles(context.loaders.vectorStoreFile),
+        });
+        return { ...connection, totalCount: countFor(store.file_counts, filter) };
+      },
+    },
+    VectorStoreFileConnection,
+  ),
+  file: t.field({
+    type: VectorStoreFileRef,
+    nullable: true,
+    description: 'One file of this store; null when it is not attached. Batched per store.',
+    args: {
+      id: t.arg.id({
+        required: true,
+        description: 'A VectorStoreFile or File global id, or a raw file-... id.',
+      }),
+    },
+    resolve: (store, args, context) => {
+      const { fileId } = parseVectorStoreFileRef(String(args.id), 'id', store.id);
+      return context.loaders.vectorStoreFile.load(encodeNestedId(store.id, fileId));
+    },
+  }),
+}));

@@ -1,0 +1,44 @@
+import type DataLoader from 'dataloader';
+import type { VectorStore } from '../../upstream/index.ts';
+import { builder, SortOrder } from '../builder.ts';
+import { resolveCursorConnection } from '../connections.ts';
+import { parseVectorStoreId } from '../ids.ts';
+import { VectorStoreRef } from './types.ts';
+
+export const VectorStoreConnection = builder.connectionObject(
+  { type: VectorStoreRef, name: 'VectorStoreConnection', description: 'A page of vector stores.' },
+  { name: 'VectorStoreEdge', description: 'A vector store in a page, with its cursor.' },
+);
+
+export function primeVectorStores(loader: DataLoader<string, VectorStore | null>) {
+  return (stores: readonly VectorStore[]) => {
+    for (const store of stores) loader.prime(store.id, store);
+  };
+}
+
+builder.queryFields((t) => ({
+  vectorStore: t.field({
+    type: VectorStoreRef,
+    nullable: true,
+    description: 'A vector store by its global or raw (vs_...) id; null when it does not exist.',
+    args: { id: t.arg.id({ required: true, description: 'A VectorStore global id or a raw vs_... id.' }) },
+    resolve: (_root, args, context) =>
+      context.loaders.vectorStore.load(parseVectorStoreId(String(args.id), 'id')),
+  }),
+  vectorStores: t.connection(
+    {
+      type: VectorStoreRef,
+      description: 'The vector stores of the project, newest first by default.',
+      args: {
+        order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by creation time.' }),
+      },
+      resolve: (_root, args, context) =>
+        resolveCursorConnection(args, args.order ?? 'desc', {
+          supportsBefore: true,
+          fetch: (page) => context.upstream.listVectorStores(page),
+          prime: primeVectorStores(context.loaders.vectorStore),
+        }),
+    },
+    VectorStoreConnection,
+  ),
+}));

@@ -1,0 +1,74 @@
+import { GraphQLError } from 'graphql';
+import type OpenAI from 'openai';
+import type { SearchResult } from '../../upstream/index.ts';
+import { builder } from '../builder.ts';
+import { encodeNestedId } from '../ids.ts';
+import { VectorStoreFileRef } from '../vector-store-files/types.ts';
+import { VectorStoreRef } from './types.ts';
+
+interface SearchHit extends SearchResult {
+  vectorStoreId: string;
+}
+
+const MAX_RESULTS = 50;
+
+const VectorStoreSearchResult = builder.objectRef<SearchHit>('VectorStoreSearchResult').implement({
+  description: 'A chunk of a file that matches a search, with its relevance.',
+  fields: (t) => ({
+    file: t.field({
+      type: VectorStoreFileRef,
+      nullable: true,
+      description: 'The vector store file the chunk comes from; batched with the other results.',
+      resolve: (hit, _args, context) =>
+        context.loaders.vectorStoreFile.load(encodeNestedId(hit.vectorStoreId, hit.file_id)),
+    }),
+    filename: t.exposeString('filename', { description: 'The name of the file the chunk comes from.' }),
+    score: t.exposeFloat('score', { description: 'Relevance between 0 and 1; higher is better.' }),
+    attributes: t.field({
+      type: 'JSONObject',
+      nullable: true,
+      description: "The file's attributes.",
+      resolve: (hit) => hit.attributes ?? null,
+    }),
+    content: t.stringList({
+      description: 'The matching text chunks.',
+      resolve: (hit) => hit.content.filter((part) => part.type === 'text').map((part) => part.text),
+    }),
+  }),
+});
+
+builder.objectField(VectorStoreRef, 'search', (t) =>
+  t.field({
+    type: [VectorStoreSearchResult],
+    description: 'Searches the chunks of this store for relevant text, best match first.',
+    args: {
+      query: t.arg.string({ required: true, description: 'What to look for.' }),
+      maxResults: t.arg.int({ description: `How many results at most (1..${MAX_RESULTS}, default 10).` }),
+      filters: t.arg({
+        type: 'JSONObject',
+        description:
+          'An OpenAI attribute filter, e.g. `{type: "eq", key: "author", value: "Ada"}`, or `and`/`or` of filters.',
+      }),
+      rewriteQuery: t.arg.boolean({
+        description: 'Let OpenAI rewrite the query for search (default false).',
+      }),
+    },
+    resolve: async (store, args, context) => {
+      if (args.maxResults != null && (args.maxResults < 1 || args.maxResults > MAX_RESULTS)) {
+        throw new GraphQLError(
+          `\`maxResults\` must be between 1 and ${MAX_RESULTS}, got ${args.maxResults}.`,
+          {
+            extensions: { code: 'BAD_USER_INPUT', argument: 'maxResults' },
+          },
+        );
+      }
+      const results = await context.upstream.search(store.id, {
+        query: args.query,
+        max_num_results: args.maxResults ?? undefined,
+        filters: (args.filters ?? undefined) as OpenAI.VectorStores.VectorStoreSearchParams['filters'],
+        rewrite_query: args.rewriteQuery ?? undefined,
+      });
+      return results.map((result) => ({ ...result, vectorStoreId: store.id }));
+    },
+  }),
+);

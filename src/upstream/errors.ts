@@ -1,0 +1,114 @@
+import { GraphQLError } from 'graphql';
+import OpenAI from 'openai';
+import { retryAfterSeconds } from './client.ts';
+
+/** The closed set of upstream outcomes a client can act on. */
+export type UpstreamErrorCode =
+  | 'NOT_FOUND'
+  | 'RATE_LIMITED'
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_UNAVAILABLE'
+  | 'UPSTREAM_AUTH_FAILED'
+  | 'UPSTREAM_REJECTED'
+  | 'REQUEST_CANCELLED';
+
+/**
+ * An upstream failure in the gateway's own words. OpenAI's text is never forwarded: its 401
+ * message echoes part of the API key. The upstream request id is kept, since support needs it
+ * and it is not secret.
+ */
+export class UpstreamError extends GraphQLError {
+  readonly code: UpstreamErrorCode;
+  readonly status: number | null;
+  readonly retryAfterSeconds: number | null;
+  readonly param: string | null;
+  readonly requestId: string | null;
+
+  constructor(
+    code: UpstreamErrorCode,
+    message: string,
+    details: {
+      status?: number | null;
+      retryAfterSeconds?: number | null;
+      param?: string | null;
+      requestId?: string | null;
+    } = {},
+  ) {
+    const extensions: Record<string, unknown> = { code };
+    if (details.status != null) extensions.upstreamStatus = details.status;
+    if (details.retryAfterSeconds != null) extensions.retryAfter = details.retryAfterSeconds;
+    if (details.param != null) extensions.param = details.param;
+    if (details.requestId != null) extensions.upstreamRequestId = details.requestId;
+    super(message, { extensions });
+    this.name = 'UpstreamError';
+    this.code = code;
+    this.status = details.status ?? null;
+    this.retryAfterSeconds = details.retryAfterSeconds ?? null;
+    this.param = details.param ?? null;
+    this.requestId = details.requestId ?? null;
+  }
+}
+
+/** The `param` OpenAI names in a 400, which is an input path and so safe to pass on. */
+function upstreamParam(error: InstanceType<typeof OpenAI.APIError>): string | null {
+  return typeof error.param === 'string' ? error.param : null;
+}
+
+/**
+ * The one mapping from whatever the SDK (or our own streaming upload) throws to an UpstreamError.
+ * `deadline` tells a timeout from a client that went away, since the SDK reports both as aborts.
+ */
+export function toUpstreamError(error: unknown, deadline?: AbortSignal): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (error instanceof OpenAI.APIConnectionTimeoutError || (deadline?.aborted && isAbort(error))) {
+    return new UpstreamError('UPSTREAM_TIMEOUT', 'OpenAI did not answer in time.');
+  }
+  if (isAbort(error)) {
+    return new UpstreamError('REQUEST_CANCELLED', 'The request was cancelled before OpenAI answered.');
+  }
+  if (error instanceof OpenAI.APIConnectionError) {
+    return new UpstreamError('UPSTREAM_UNAVAILABLE', 'OpenAI could not be reached.');
+  }
+  if (error instanceof OpenAI.APIError && typeof error.status === 'number') {
+    const details = { status: error.status, requestId: error.requestID ?? null };
+    const status = error.status;
+    if (status === 404) {
+      return new UpstreamError('NOT_FOUND', 'OpenAI has no such object.', {
+        ...details,
+        param: upstreamParam(error),
+      });
+    }
+    if (status === 429) {
+      const retryAfter = retryAfterSeconds(error.headers);
+      const wait = retryAfter === null ? '' : ` Retry after ${Math.ceil(retryAfter)} s.`;
+      return new UpstreamError('RATE_LIMITED', `OpenAI rate limit reached.${wait}`, {
+        ...details,
+        retryAfterSeconds: retryAfter === null ? null : Math.ceil(retryAfter),
+      });
+    }
+    if (status === 401 || status === 403) {
+      return new UpstreamError(
+        'UPSTREAM_AUTH_FAILED',
+        'OpenAI refused the credential for this request.',
+        details,
+      );
+    }
+    if (status >= 500 || status === 408 || status === 409) {
+      return new UpstreamError('UPSTREAM_UNAVAILABLE', `OpenAI failed to answer (HTTP ${status}).`, details);
+    }
+    const param = upstreamParam(error);
+    const where = param ? ` (parameter '${param}')` : '';
+    return new UpstreamError('UPSTREAM_REJECTED', `OpenAI rejected the request${where}.`, {
+      ...details,
+      param,
+    });
+  }
+  return new UpstreamError('UPSTREAM_UNAVAILABLE', 'The call to OpenAI failed unexpectedly.');
+}
+
+function isAbort(error: unknown): boolean {
+  return (
+    error instanceof OpenAI.APIUserAbortError ||
+    (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError'))
+  );
+}
