@@ -12,6 +12,7 @@ export interface FaultRule {
   errorRate?: number;
   errorStatus?: 500 | 502 | 503;
   rateLimitRate?: number;
+  /** Sent as Retry-After on injected 429s; default 1. The SDK sleeps it in full, so keep it small. */
   retryAfterSeconds?: number;
   /** Destroys the socket without a response. */
   resetRate?: number;

@@ -112,6 +112,11 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     });
   }
 
+  function hold(res: ServerResponse): void {
+    stalled.add(res);
+    res.once('close', () => stalled.delete(res));
+  }
+
   function authenticate(req: IncomingMessage): void {
     const key = bearerKey(req);
     if (key === null) throw missingApiKey();
@@ -136,7 +141,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       return;
     }
     if (action.kind === 'stall' && action.stage === 'headers') {
-      stalled.add(res);
+      hold(res);
       return;
     }
 
@@ -161,7 +166,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       reply = errorReply(toApiError(error));
     }
     const truncate = action.kind === 'stall' && action.stage === 'body';
-    if (truncate) stalled.add(res);
+    if (truncate) hold(res);
     writeReply(res, reply, meta, { truncate });
   }
 

@@ -1,10 +1,44 @@
 /** The real `openai` 6.x SDK, end to end against the emulator. */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import OpenAI, { type APIError, toStreamingFile } from 'openai';
 import { describe, expect, it } from 'vitest';
+import { createEmulator } from '../../src/emulator/index.ts';
 import { startEmulator, uploadText } from './helpers.ts';
 
 describe('the openai SDK against the emulator', () => {
+  it('works with the handler mounted in a server of its own', async () => {
+    const emulator = createEmulator();
+    const server = createServer((req, res) => {
+      if (req.url?.startsWith('/openai/')) {
+        req.url = req.url.slice('/openai'.length);
+        emulator.handle(req, res);
+      } else {
+        res.writeHead(418).end();
+      }
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = new OpenAI({
+        apiKey: 'k',
+        baseURL: `http://127.0.0.1:${port}/openai/v1`,
+        maxRetries: 0,
+      });
+      const store = await client.vectorStores.create({ name: 'mounted' });
+      expect(emulator.inspect().vectorStores).toBe(1);
+      expect(emulator.stats().byRoute).toEqual({ 'POST /v1/vector_stores': 1 });
+      expect(store.name).toBe('mounted');
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await emulator.close();
+    }
+  });
+
   it('manages vector stores: create, list, retrieve, update, delete', async () => {
     const { client } = await startEmulator();
     const created = await client.vectorStores.create({ name: 'docs', metadata: { env: 'test' } });
