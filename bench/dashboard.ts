@@ -35,8 +35,14 @@ export async function dashboardScenario(options: {
     off: { calls: 0, times: [] },
   };
   const gateways = {
-    on: await listenGateway({ credential: { apiKey: 'bench', baseURL }, batching: true }),
-    off: await listenGateway({ credential: { apiKey: 'bench', baseURL }, batching: false }),
+    on: await listenGateway({
+      credentials: new Map([['bench', { apiKey: 'bench', baseURL }]]),
+      batching: true,
+    }),
+    off: await listenGateway({
+      credentials: new Map([['bench', { apiKey: 'bench', baseURL }]]),
+      batching: false,
+    }),
   };
   // Interleaved, so drift on a noisy machine hits both alike.
   for (let run = 0; run < options.runs; run++) {

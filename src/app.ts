@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { processRequest } from 'graphql-upload-minimal';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type OpenAI from 'openai';
+import {
+  type Access,
+  createAccessControl,
+  type GatewayToken,
+  isUnpreflightedCrossSiteRequest,
+} from './access.ts';
 import type { Context } from './context.ts';
 import { schema } from './schema/index.ts';
 import { createLoaders } from './schema/loaders.ts';
@@ -17,14 +23,25 @@ import {
 } from './upstream/index.ts';
 
 export interface AppOptions {
-  credential: UpstreamCredential;
+  /** Named upstream credentials; each request picks one (see access.ts). */
+  credentials: ReadonlyMap<string, UpstreamCredential>;
+  defaultCredential?: string;
+  /** Gateway tokens, each allowed some credentials; none configured means no token is required. */
+  tokens?: readonly GatewayToken[];
+  /** Lets a caller send its own OpenAI key instead of using the gateway's credentials. Off by default. */
+  allowCallerKeys?: boolean;
   policy?: Partial<UpstreamPolicy>;
+  /** Deadline of one GraphQL operation; uploads get `uploadTimeoutMs` instead. */
+  operationTimeoutMs?: number;
+  uploadTimeoutMs?: number;
   /** The query GraphiQL opens with. */
   defaultQuery?: string;
-  onUpstreamCall?: (call: UpstreamCall & { requestId: string }) => void;
+  onUpstreamCall?: (call: UpstreamCall & { requestId: string; credential: string | null }) => void;
   /** Off only to measure what batching saves. */
   batching?: boolean;
   uploads?: Partial<UploadLimits>;
+  /** Envelop/yoga plugins: query limits, logging, metrics. */
+  plugins?: Array<Plugin<Record<string, unknown>>>;
 }
 
 export interface UploadLimits {
@@ -43,23 +60,63 @@ export const defaultUploadLimits: UploadLimits = {
 
 /** JSON bodies; uploads are multipart and streamed, so this does not bound them. */
 const MAX_JSON_BODY_BYTES = 2 * 1024 * 1024;
+const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
+const DEFAULT_UPLOAD_TIMEOUT_MS = 30 * 60_000;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-export interface App {
-  yoga: YogaServerInstance<{ req: IncomingMessage; res: ServerResponse }, Context>;
-  uploadLimits: UploadLimits;
-  handle(req: IncomingMessage, res: ServerResponse): void;
+type ServerContext = { req: IncomingMessage & { gateway?: GrantedRequest }; res: ServerResponse };
+
+/** What the HTTP layer decided before GraphQL runs: who calls, with which credential. */
+interface GrantedRequest {
+  access: Extract<Access, { granted: true }>;
+  client: OpenAI;
+  isUpload: boolean;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export interface App {
+  yoga: YogaServerInstance<ServerContext, Context>;
+  uploadLimits: UploadLimits;
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Readiness goes false, so load balancers stop sending work while in-flight requests finish. */
+  beginDraining(): void;
+}
+
+function sendError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+) {
+  if (res.headersSent) return;
+  res
+    .writeHead(status, { 'content-type': 'application/json', ...headers })
+    .end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
 
 /** Builds the HTTP handler from its dependencies; the process entry (server.ts) only listens. */
 export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
   const uploadLimits = { ...defaultUploadLimits, ...options.uploads };
-  // One client per credential for the life of the process: it owns the connection pool.
-  const client: OpenAI = createOpenAIClient(options.credential, policy);
+  const defaultCredential = options.defaultCredential ?? [...options.credentials.keys()][0];
+  if (defaultCredential === undefined || !options.credentials.has(defaultCredential)) {
+    throw new Error('createApp needs at least one credential, and the default must be one of them.');
+  }
+  // One client per credential for the life of the process: it owns the connection pool and the
+  // credential's upstream concurrency limit.
+  const clients = new Map(
+    [...options.credentials].map(([name, credential]) => [name, createOpenAIClient(credential, policy)]),
+  );
+  const callerKeyBaseURL = options.credentials.get(defaultCredential)?.baseURL;
+  const access = createAccessControl({
+    credentialNames: [...options.credentials.keys()],
+    defaultCredential,
+    tokens: options.tokens ?? [],
+    allowCallerKeys: options.allowCallerKeys ?? false,
+  });
+  let draining = false;
 
-  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }, Context>({
+  const yoga = createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -70,26 +127,54 @@ export function createApp(options: AppOptions): App {
     // GraphiQL from the package rather than a CDN, so it works offline.
     renderGraphiQL,
     maskedErrors: { isDev: false },
-    context: ({ request }): Context => {
+    plugins: options.plugins ?? [],
+    context: ({ request, req }): Context => {
+      const granted = req.gateway;
+      // Every request reaches here through handle(), which grants or refuses it first.
+      if (!granted) throw new Error('Request reached GraphQL without an access decision.');
       const given = request.headers.get('x-request-id');
       const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+      const credential = granted.access.credential;
+      const deadline = AbortSignal.timeout(
+        granted.isUpload
+          ? (options.uploadTimeoutMs ?? DEFAULT_UPLOAD_TIMEOUT_MS)
+          : (options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS),
+      );
       const onCall = options.onUpstreamCall;
       const upstream = new Upstream(
-        client,
+        granted.client,
         policy,
-        request.signal,
-        onCall ? (call) => onCall({ ...call, requestId }) : undefined,
+        AbortSignal.any([request.signal, deadline]),
+        onCall ? (call) => onCall({ ...call, requestId, credential }) : undefined,
       );
       return {
         requestId,
         upstream,
         loaders: createLoaders(upstream, { batching: options.batching ?? true }),
         uploadLimits,
+        credential: { name: credential, available: granted.access.available },
       };
     },
   });
 
-  async function handleMultipart(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  function grant(req: ServerContext['req'], res: ServerResponse, isUpload: boolean): boolean {
+    const decision = access(req.headers);
+    if (!decision.granted) {
+      const challenge: Record<string, string> =
+        decision.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+      sendError(res, decision.status, decision.code, decision.message, challenge);
+      return false;
+    }
+    const client =
+      decision.credential === null
+        ? createOpenAIClient({ apiKey: decision.callerKey, baseURL: callerKeyBaseURL }, policy)
+        : clients.get(decision.credential);
+    if (!client) throw new Error(`No client for credential ${decision.credential}`);
+    req.gateway = { access: decision, client, isUpload };
+    return true;
+  }
+
+  async function handleMultipart(req: ServerContext['req'], res: ServerResponse): Promise<void> {
     try {
       const operations = await processRequest(req, res, {
         // One byte over the limit is enough to know a file is too large; the resolver checks.
@@ -107,12 +192,7 @@ export function createApp(options: AppOptions): App {
           ? (error as { status: number }).status
           : 400;
       const message = error instanceof Error ? error.message : 'Invalid multipart request.';
-      const code = status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
-      if (!res.headersSent) {
-        res
-          .writeHead(status, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
-      }
+      sendError(res, status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message);
       return;
     }
     await yoga.requestListener(req, res);
@@ -121,16 +201,47 @@ export function createApp(options: AppOptions): App {
   return {
     yoga,
     uploadLimits,
-    handle(req, res) {
-      if (req.url === '/health') {
+    beginDraining() {
+      draining = true;
+    },
+    handle(req: ServerContext['req'], res) {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path === '/health') {
         res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
         return;
       }
-      if (req.method === 'POST' && /^multipart\/form-data/i.test(req.headers['content-type'] ?? '')) {
-        void handleMultipart(req, res);
+      if (path === '/ready') {
+        res
+          .writeHead(draining ? 503 : 200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: draining ? 'draining' : 'ready' }));
         return;
       }
-      void yoga.requestListener(req, res);
+      if (path !== '/graphql') {
+        void yoga.requestListener(req, res);
+        return;
+      }
+      if (isUnpreflightedCrossSiteRequest(req.method, req.url, req.headers)) {
+        sendError(
+          res,
+          403,
+          'CSRF_PREFLIGHT_REQUIRED',
+          'This request could have been sent by another site: add a header such as `x-graphql-yoga-csrf: 1`, `apollo-require-preflight: true` or `graphql-preflight: 1`, or send JSON.',
+        );
+        return;
+      }
+      // GraphiQL itself is a static page; the operations it sends carry the token like any other.
+      const isGraphiQLPage =
+        req.method === 'GET' && !new URL(req.url ?? '/', 'http://gateway').searchParams.has('query');
+      if (isGraphiQLPage) {
+        void yoga.requestListener(req, res);
+        return;
+      }
+      const isUpload =
+        req.method === 'POST' && /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+      // Access is decided before an upload body is read, so a refused caller streams nothing.
+      if (!grant(req, res, isUpload)) return;
+      if (isUpload) void handleMultipart(req, res);
+      else void yoga.requestListener(req, res);
     },
   };
 }

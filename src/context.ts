@@ -8,4 +8,10 @@ export interface Context {
   upstream: Upstream;
   loaders: Loaders;
   uploadLimits: UploadLimits;
+  credential: {
+    /** The credential this request uses; null when the caller sent its own key. */
+    name: string | null;
+    /** The credentials this caller may use. */
+    available: readonly string[];
+  };
 }

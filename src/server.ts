@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { createApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { type Config, ConfigError, loadConfig } from './config.ts';
 import { DEFAULT_QUERY, seedDemo } from './demo.ts';
 import { createEmulator, type Emulator } from './emulator/index.ts';
 import type { UpstreamCredential } from './upstream/index.ts';
@@ -10,49 +10,83 @@ import type { UpstreamCredential } from './upstream/index.ts';
 /** The key the SDK needs even against the emulator, which accepts any. */
 const EMULATOR_KEY = 'sk-emulator-local';
 
-async function main(): Promise<void> {
-  const config = loadConfig();
-  let emulator: Emulator | undefined;
-  let credential: UpstreamCredential;
-  if (config.OPENAI_API_KEY) {
-    credential = {
-      apiKey: config.OPENAI_API_KEY,
-      baseURL: config.OPENAI_BASE_URL,
-      organization: config.OPENAI_ORG_ID,
-      project: config.OPENAI_PROJECT_ID,
-    };
-    console.log(`Upstream: ${config.OPENAI_BASE_URL ?? 'https://api.openai.com/v1'} (OPENAI_API_KEY is set)`);
-  } else {
-    emulator = createEmulator({ processingDelayMs: config.EMULATOR_PROCESSING_DELAY_MS });
-    const { baseURL } = await emulator.listen({ port: 0, host: '127.0.0.1' });
-    credential = { apiKey: EMULATOR_KEY, baseURL };
-    await seedDemo(new OpenAI({ apiKey: EMULATOR_KEY, baseURL }));
+/** Credentials that name the embedded emulator share one, started on loopback and filled with demo data. */
+async function resolveCredentials(
+  config: Config,
+): Promise<{ credentials: Map<string, UpstreamCredential>; emulator?: Emulator }> {
+  const credentials = new Map<string, UpstreamCredential>();
+  let emulator: { instance: Emulator; baseURL: string } | undefined;
+  for (const [name, credential] of config.credentials) {
+    if (credential.kind === 'openai') {
+      credentials.set(name, credential);
+      console.log(`Credential '${name}': ${credential.baseURL ?? 'https://api.openai.com/v1'}`);
+      continue;
+    }
+    if (!emulator) {
+      const instance = createEmulator({ processingDelayMs: config.settings.EMULATOR_PROCESSING_DELAY_MS });
+      const { baseURL } = await instance.listen({ port: 0, host: '127.0.0.1' });
+      await seedDemo(new OpenAI({ apiKey: EMULATOR_KEY, baseURL }));
+      emulator = { instance, baseURL };
+    }
+    const { baseURL } = emulator;
+    credentials.set(name, { apiKey: EMULATOR_KEY, baseURL });
     console.log(
-      `Upstream: the embedded OpenAI emulator at ${baseURL}, with demo data (no OPENAI_API_KEY is set)`,
+      `Credential '${name}': the embedded OpenAI emulator at ${baseURL}, with demo data (no API key configured)`,
     );
   }
+  return emulator ? { credentials, emulator: emulator.instance } : { credentials };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const { settings } = config;
+  const { credentials, emulator } = await resolveCredentials(config);
 
   const app = createApp({
-    credential,
+    credentials,
+    defaultCredential: config.defaultCredential,
+    tokens: config.tokens,
+    allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
+    operationTimeoutMs: settings.OPERATION_TIMEOUT_MS,
+    uploadTimeoutMs: settings.UPLOAD_TIMEOUT_MS,
     policy: {
-      callTimeoutMs: config.UPSTREAM_TIMEOUT_MS,
-      readRetries: config.UPSTREAM_READ_RETRIES,
-      maxRetryAfterSeconds: config.UPSTREAM_MAX_RETRY_AFTER_SECONDS,
+      callTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
+      readRetries: settings.UPSTREAM_READ_RETRIES,
+      maxRetryAfterSeconds: settings.UPSTREAM_MAX_RETRY_AFTER_SECONDS,
+      concurrency: settings.UPSTREAM_CONCURRENCY,
     },
-    uploads: { maxFileBytes: config.MAX_UPLOAD_FILE_BYTES, maxFiles: config.MAX_UPLOAD_FILES },
+    uploads: { maxFileBytes: settings.MAX_UPLOAD_FILE_BYTES, maxFiles: settings.MAX_UPLOAD_FILES },
   });
-  const server = createServer(app.handle);
-  await new Promise<void>((resolve) => server.listen(config.PORT, config.HOST, resolve));
+  // Slow clients may not hold a socket forever, but an upload may take as long as its deadline.
+  const server = createServer(
+    { requestTimeout: settings.UPLOAD_TIMEOUT_MS, headersTimeout: 30_000 },
+    app.handle,
+  );
+  await new Promise<void>((resolve) => server.listen(settings.PORT, settings.HOST, resolve));
   const { port } = server.address() as AddressInfo;
-  console.log(`GraphQL endpoint and GraphiQL: http://${config.HOST}:${port}/graphql`);
+  console.log(`GraphQL endpoint and GraphiQL: http://${settings.HOST}:${port}/graphql`);
+  if (config.tokens.length > 0) console.log(`Gateway tokens required (${config.tokens.length} configured)`);
 
-  const shutdown = () => {
-    server.close(() => void emulator?.close().finally(() => process.exit(0)));
-    server.closeIdleConnections();
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`${signal}: draining in-flight requests for up to ${settings.SHUTDOWN_GRACE_MS} ms`);
+    app.beginDraining();
+    // Keep-alive sockets turn idle as their requests finish; close them as they do.
+    const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+    // Past the grace period, remaining requests (long uploads) are cut: their upstream uploads
+    // abort with them, so no partial file is stored.
+    const deadline = setTimeout(() => server.closeAllConnections(), settings.SHUTDOWN_GRACE_MS);
+    server.close(() => {
+      clearInterval(idleSweep);
+      clearTimeout(deadline);
+      void (emulator?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+    });
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 import { lexicographicSortSchema } from 'graphql';
 import { builder } from './builder.ts';
+import './credentials.ts';
 import './files/types.ts';
 import './files/queries.ts';
 import './vector-stores/types.ts';

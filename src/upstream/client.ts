@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import pLimit from 'p-limit';
 
 /** Where and as whom the gateway talks to an OpenAI-compatible upstream. */
 export interface UpstreamCredential {
@@ -15,12 +16,15 @@ export interface UpstreamPolicy {
   callTimeoutMs: number;
   /** Longest Retry-After the gateway waits for before it gives up and reports RATE_LIMITED instead. */
   maxRetryAfterSeconds: number;
+  /** Upstream requests in flight at once per credential, across all requests; more wait their turn. */
+  concurrency: number;
 }
 
 export const defaultUpstreamPolicy: UpstreamPolicy = {
   readRetries: 2,
   callTimeoutMs: 30_000,
   maxRetryAfterSeconds: 10,
+  concurrency: 32,
 };
 
 /**
@@ -52,6 +56,15 @@ export function retryAfterSeconds(headers: Headers | undefined): number | null {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
+/**
+ * Bounds the requests in flight through one client, so one query's fan-out or a burst of
+ * clients cannot flood a rate-limited upstream. Each retry attempt waits its turn again.
+ */
+export function limitConcurrency(fetchImpl: typeof fetch, concurrency: number): typeof fetch {
+  const limit = pLimit(concurrency);
+  return (input, init) => limit(() => fetchImpl(input, init));
+}
+
 export function createOpenAIClient(credential: UpstreamCredential, policy: UpstreamPolicy): OpenAI {
   return new OpenAI({
     apiKey: credential.apiKey,
@@ -60,7 +73,7 @@ export function createOpenAIClient(credential: UpstreamCredential, policy: Upstr
     project: credential.project ?? null,
     maxRetries: policy.readRetries,
     timeout: policy.callTimeoutMs,
-    fetch: capRetryAfter(globalThis.fetch, policy.maxRetryAfterSeconds),
+    fetch: limitConcurrency(capRetryAfter(globalThis.fetch, policy.maxRetryAfterSeconds), policy.concurrency),
     // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
     logLevel: 'off',
   });

@@ -47,7 +47,7 @@ export async function startGateway(
   const emulator = createEmulator({ clock, ...options.emulator });
   const { baseURL } = await emulator.listen();
   const app = createApp({
-    credential: { apiKey: TEST_API_KEY, baseURL },
+    credentials: new Map([['default', { apiKey: TEST_API_KEY, baseURL }]]),
     ...options.app,
     policy: { readRetries: 0, ...options.app?.policy },
   });

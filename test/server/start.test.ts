@@ -1,0 +1,67 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_QUERY } from '../../src/demo.ts';
+
+/** `npm start` as a new user runs it: no key, no config, just the command. */
+describe('npm start on a fresh checkout', () => {
+  let child: ChildProcess;
+  let output = '';
+  let url: string;
+
+  beforeAll(async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', EMULATOR_PROCESSING_DELAY_MS: '0' };
+    for (const name of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'GATEWAY_CONFIG']) delete env[name];
+    child = spawn('npm', ['start'], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    const started = Date.now();
+    while (!/GraphiQL: (http:\S+)/.test(output)) {
+      if (Date.now() - started > 30_000 || child.exitCode !== null || child.signalCode !== null)
+        throw new Error(`did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    url = /GraphiQL: (http:\S+)/.exec(output)![1]!;
+  }, 40_000);
+
+  afterAll(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(-child.pid!, 'SIGKILL');
+      await once(child, 'exit');
+    }
+  });
+
+  it('says which upstream it uses', () => {
+    expect(output).toContain("Credential 'default': the embedded OpenAI emulator at http://127.0.0.1:");
+  });
+
+  it('serves GraphiQL with the default query, and that query returns the demo data', async () => {
+    const page = await fetch(url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('vectorStores(first: 10)');
+    expect(html).not.toMatch(/<script[^>]+src="https?:/);
+
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: DEFAULT_QUERY }),
+    });
+    const body = (await response.json()) as {
+      errors?: unknown;
+      data: { vectorStores: { nodes: Array<{ name: string; fileCounts: { total: number } }> } };
+    };
+    expect(body.errors).toBeUndefined();
+    const stores = body.data.vectorStores.nodes.map((store) => [store.name, store.fileCounts.total]);
+    expect(stores.sort()).toEqual([
+      ['Engineering notes', 2],
+      ['Product handbook', 3],
+    ]);
+  });
+
+  it('drains and exits on SIGTERM', async () => {
+    process.kill(-child.pid!, 'SIGTERM');
+    await once(child, 'exit');
+    expect(output).toContain('SIGTERM: draining in-flight requests');
+  });
+});
