@@ -11,6 +11,7 @@ import {
   isUnpreflightedCrossSiteRequest,
 } from './access.ts';
 import type { Context } from './context.ts';
+import { createLimitsPlugin, type QueryLimits } from './limits.ts';
 import { schema } from './schema/index.ts';
 import { createLoaders } from './schema/loaders.ts';
 import {
@@ -40,7 +41,9 @@ export interface AppOptions {
   /** Off only to measure what batching saves. */
   batching?: boolean;
   uploads?: Partial<UploadLimits>;
-  /** Envelop/yoga plugins: query limits, logging, metrics. */
+  /** Shape and upstream-cost limits, checked before execution (limits.ts has the defaults). */
+  limits?: Partial<QueryLimits>;
+  /** More envelop/yoga plugins, e.g. logging and metrics. */
   plugins?: Array<Plugin<Record<string, unknown>>>;
 }
 
@@ -127,7 +130,7 @@ export function createApp(options: AppOptions): App {
     // GraphiQL from the package rather than a CDN, so it works offline.
     renderGraphiQL,
     maskedErrors: { isDev: false },
-    plugins: options.plugins ?? [],
+    plugins: [createLimitsPlugin(options.limits), ...(options.plugins ?? [])],
     context: ({ request, req }): Context => {
       const granted = req.gateway;
       // Every request reaches here through handle(), which grants or refuses it first.

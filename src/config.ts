@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultUploadLimits } from './app.ts';
+import { defaultQueryLimits } from './limits.ts';
 import { defaultUpstreamPolicy } from './upstream/index.ts';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -56,6 +57,11 @@ const SettingsSchema = z.object({
   UPSTREAM_READ_RETRIES: integer(0, 5).default(defaultUpstreamPolicy.readRetries),
   UPSTREAM_MAX_RETRY_AFTER_SECONDS: integer(0, 600).default(defaultUpstreamPolicy.maxRetryAfterSeconds),
   UPSTREAM_CONCURRENCY: integer(1, 1000).default(defaultUpstreamPolicy.concurrency),
+  MAX_QUERY_DEPTH: integer(1, 100).default(defaultQueryLimits.maxDepth),
+  MAX_QUERY_ALIASES: integer(0, 1000).default(defaultQueryLimits.maxAliases),
+  MAX_QUERY_TOKENS: integer(10, 100_000).default(defaultQueryLimits.maxTokens),
+  MAX_QUERY_DIRECTIVES: integer(0, 1000).default(defaultQueryLimits.maxDirectives),
+  MAX_UPSTREAM_CALLS_PER_OPERATION: integer(1, 100_000).default(defaultQueryLimits.maxUpstreamCalls),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   EMULATOR_PROCESSING_DELAY_MS: integer(0, 600_000).default(1500),

@@ -57,6 +57,13 @@ async function main(): Promise<void> {
       concurrency: settings.UPSTREAM_CONCURRENCY,
     },
     uploads: { maxFileBytes: settings.MAX_UPLOAD_FILE_BYTES, maxFiles: settings.MAX_UPLOAD_FILES },
+    limits: {
+      maxDepth: settings.MAX_QUERY_DEPTH,
+      maxAliases: settings.MAX_QUERY_ALIASES,
+      maxTokens: settings.MAX_QUERY_TOKENS,
+      maxDirectives: settings.MAX_QUERY_DIRECTIVES,
+      maxUpstreamCalls: settings.MAX_UPSTREAM_CALLS_PER_OPERATION,
+    },
   });
   // Slow clients may not hold a socket forever, but an upload may take as long as its deadline.
   const server = createServer(

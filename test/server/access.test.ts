@@ -93,7 +93,7 @@ describe('CSRF: requests a browser could send cross-site', () => {
     ]) {
       const multipart = await post(gateway.url, { [header]: '1' }, multipartWithoutFiles(STORES));
       expect(multipart.status).toBe(200);
-      expect(await multipart.json()).toEqual({ data: { vectorStores: { nodes: [] } } });
+      expect(((await multipart.json()) as { data: unknown }).data).toEqual({ vectorStores: { nodes: [] } });
       const get = await fetch(`${gateway.url}?query=${encodeURIComponent(STORES)}`, {
         headers: { [header]: '1' },
       });
@@ -150,13 +150,11 @@ describe('named credentials', () => {
       'x-openai-credential': 'beta',
     });
     const text = await response.text();
-    expect(JSON.parse(text)).toEqual({
-      data: {
-        credentials: [
-          { name: 'alpha', selected: false },
-          { name: 'beta', selected: true },
-        ],
-      },
+    expect(JSON.parse(text).data).toEqual({
+      credentials: [
+        { name: 'alpha', selected: false },
+        { name: 'beta', selected: true },
+      ],
     });
     expect(text).not.toContain('sk-');
   });
@@ -210,8 +208,9 @@ describe('gateway tokens', () => {
         authorization: `Bearer ${TOKEN_A}`,
       },
     );
-    expect(await response.json()).toEqual({
-      data: { credentials: [{ name: 'alpha', selected: true }], vectorStores: { nodes: [] } },
+    expect(((await response.json()) as { data: unknown }).data).toEqual({
+      credentials: [{ name: 'alpha', selected: true }],
+      vectorStores: { nodes: [] },
     });
     const beta = await jsonPost(gateway.url, STORES, {
       authorization: `Bearer ${TOKEN_BOTH}`,
@@ -237,14 +236,12 @@ describe('callers’ own keys, when allowed', () => {
     const own = await jsonPost(gateway.url, `{ credentials { name selected } ${STORES.slice(1, -1)} }`, {
       'x-openai-api-key': 'sk-callers-own',
     });
-    expect(await own.json()).toEqual({
-      data: {
-        credentials: [
-          { name: 'alpha', selected: false },
-          { name: 'beta', selected: false },
-        ],
-        vectorStores: { nodes: [] },
-      },
+    expect(((await own.json()) as { data: unknown }).data).toEqual({
+      credentials: [
+        { name: 'alpha', selected: false },
+        { name: 'beta', selected: false },
+      ],
+      vectorStores: { nodes: [] },
     });
     const gatewayKey = (await (await jsonPost(gateway.url, STORES)).json()) as {
       errors: Array<{ extensions: { code: string } }>;
