@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dashboardScenario } from './dashboard.ts';
 import type { ScenarioResult } from './support.ts';
+import { uploadScenario } from './upload.ts';
 
 /**
  * `npm run bench [-- --quick] [-- scenario...]`: runs the scenarios against the emulator and
@@ -16,6 +17,7 @@ const scenarios: Record<string, () => Promise<ScenarioResult[]>> = {
     await dashboardScenario({ latencyMs: 0, runs: quick ? 3 : 15 }),
     await dashboardScenario({ latencyMs: 50, runs: quick ? 3 : 15 }),
   ],
+  upload: async () => [await uploadScenario({ quick })],
 };
 
 const results: ScenarioResult[] = [];

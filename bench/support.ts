@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type AppOptions, createApp } from '../src/app.ts';
@@ -32,4 +34,42 @@ export async function postGraphQL(url: string, query: string): Promise<{ errors?
     body: JSON.stringify({ query }),
   });
   return (await response.json()) as { errors?: unknown[] };
+}
+
+/**
+ * The emulator in a child process, so the files it keeps in memory are not counted in this
+ * process's memory figures.
+ */
+export async function startEmulatorProcess(options: {
+  apiKey: string;
+  maxStoredBytes: number;
+}): Promise<{ baseURL: string; close(): Promise<void> }> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
+    cwd: new URL('..', import.meta.url),
+    env: {
+      ...process.env,
+      EMULATOR_PORT: '0',
+      EMULATOR_API_KEYS: options.apiKey,
+      EMULATOR_MAX_STORED_BYTES: String(options.maxStoredBytes),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const close = async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  };
+  const stdout = child.stdout;
+  if (!stdout) throw new Error('emulator child has no stdout');
+  let output = '';
+  for await (const chunk of stdout) {
+    output += String(chunk);
+    const match = /listening at (\S+)/.exec(output);
+    if (match?.[1]) {
+      // Keep draining so a chatty child never blocks on a full pipe.
+      stdout.resume();
+      return { baseURL: match[1], close };
+    }
+  }
+  throw new Error(`emulator exited before listening: ${output}`);
 }

@@ -11,11 +11,10 @@
  * buffers per chunk (as from a client socket) are garbage the GC collects in bursts, so part of the
  * peak is that garbage, not retention: `--discard` shows how much.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import OpenAI, { toStreamingFile } from 'openai';
 import { uploadFileStream } from '../src/upstream/file-upload.ts';
+import { startEmulatorProcess } from './support.ts';
 
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -27,32 +26,6 @@ const discardOnly = args.includes('--discard');
 const mib = Number(args.find((a) => a.startsWith('--mib='))?.slice('--mib='.length) ?? 256);
 if (!Number.isInteger(mib) || mib <= 0) throw new Error(`--mib must be a positive integer, got ${mib}`);
 const fileBytes = mib * MiB;
-
-async function startEmulator(): Promise<{ child: ChildProcess; baseURL: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
-    cwd: new URL('..', import.meta.url),
-    env: {
-      ...process.env,
-      EMULATOR_PORT: '0',
-      EMULATOR_API_KEYS: API_KEY,
-      EMULATOR_MAX_STORED_BYTES: String(Math.max(1024 ** 3, 2 * fileBytes)),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const stdout = child.stdout;
-  if (!stdout) throw new Error('emulator child has no stdout');
-  let output = '';
-  for await (const chunk of stdout) {
-    output += String(chunk);
-    const match = /listening at (\S+)/.exec(output);
-    if (match?.[1]) {
-      // Keep draining so a chatty child never blocks on a full pipe.
-      stdout.resume();
-      return { child, baseURL: match[1] };
-    }
-  }
-  throw new Error(`emulator exited before listening: ${output}`);
-}
 
 /** Generated on the fly with a fresh buffer per chunk, like bytes arriving from a client socket. */
 function generatedStream(total: number): Readable {
@@ -84,7 +57,11 @@ async function discard(stream: Readable): Promise<{ bytes: number }> {
 }
 
 async function main(): Promise<void> {
-  const { child, baseURL } = await startEmulator();
+  const emulator = await startEmulatorProcess({
+    apiKey: API_KEY,
+    maxStoredBytes: Math.max(1024 ** 3, 2 * fileBytes),
+  });
+  const { baseURL } = emulator;
   try {
     const client = new OpenAI({ apiKey: API_KEY, baseURL, maxRetries: 0 });
     // Warm both code paths' modules and connections so the baseline includes them.
@@ -137,8 +114,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await once(child, 'exit');
+    await emulator.close();
   }
 }
 

@@ -116,10 +116,12 @@ export function createAccessControl(policy: AccessPolicy): (headers: IncomingHtt
       granted: false,
       status: 403,
       code: 'CREDENTIAL_NOT_ALLOWED',
+      // The asked name is not echoed: a caller who pasted a key into the header must not see it
+      // again in a response, a proxy log or a screenshot.
       message:
         tokens.length > 0
-          ? `Credential '${asked.slice(0, 64)}' does not exist or this token may not use it.`
-          : `Unknown credential '${asked.slice(0, 64)}'. Known credentials: ${available.join(', ')}.`,
+          ? `The credential named in ${CREDENTIAL_HEADER} does not exist or this token may not use it.`
+          : `The credential named in ${CREDENTIAL_HEADER} does not exist. Known credentials: ${available.join(', ')}.`,
     };
   };
 }

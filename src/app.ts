@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { processRequest } from 'graphql-upload-minimal';
@@ -12,6 +11,18 @@ import {
 } from './access.ts';
 import type { Context } from './context.ts';
 import { createLimitsPlugin, type QueryLimits } from './limits.ts';
+import { isSubscriptionRequest } from './live/operation.ts';
+import { LiveRegistry } from './live/registry.ts';
+import {
+  createLogger,
+  createMetrics,
+  createRequestLog,
+  type LoggerOptions,
+  logRequest,
+  requestIdFrom,
+  withRequestId,
+  yogaLogger,
+} from './observability.ts';
 import { schema } from './schema/index.ts';
 import { createLoaders } from './schema/loaders.ts';
 import {
@@ -43,8 +54,12 @@ export interface AppOptions {
   uploads?: Partial<UploadLimits>;
   /** Shape and upstream-cost limits, checked before execution (limits.ts has the defaults). */
   limits?: Partial<QueryLimits>;
-  /** More envelop/yoga plugins, e.g. logging and metrics. */
-  plugins?: Array<Plugin<Record<string, unknown>>>;
+  /** Structured JSON logs; keys and tokens are scrubbed from every line. Default: warnings and up. */
+  log?: Omit<LoggerOptions, 'secrets'>;
+  /** Serve Prometheus metrics at /metrics (default true). */
+  metrics?: boolean;
+  /** More envelop/yoga plugins. */
+  plugins?: Array<Plugin | Plugin<Record<string, unknown>>>;
 }
 
 export interface UploadLimits {
@@ -65,7 +80,6 @@ export const defaultUploadLimits: UploadLimits = {
 const MAX_JSON_BODY_BYTES = 2 * 1024 * 1024;
 const DEFAULT_OPERATION_TIMEOUT_MS = 60_000;
 const DEFAULT_UPLOAD_TIMEOUT_MS = 30 * 60_000;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 type ServerContext = { req: IncomingMessage & { gateway?: GrantedRequest }; res: ServerResponse };
 
@@ -79,6 +93,8 @@ interface GrantedRequest {
 export interface App {
   yoga: YogaServerInstance<ServerContext, Context>;
   uploadLimits: UploadLimits;
+  /** Status pollers, shared by every subscription and waiting mutation of the process. */
+  live: LiveRegistry;
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** Readiness goes false, so load balancers stop sending work while in-flight requests finish. */
   beginDraining(): void;
@@ -118,6 +134,24 @@ export function createApp(options: AppOptions): App {
     allowCallerKeys: options.allowCallerKeys ?? false,
   });
   let draining = false;
+  const arrivals = new WeakMap<IncomingMessage, { requestId: string; started: number }>();
+  // Every secret the process holds, so no log line or metric label can carry one.
+  const secrets = [
+    ...[...options.credentials.values()].map((credential) => credential.apiKey),
+    ...(options.tokens ?? []).map((token) => token.secret),
+  ];
+  const logger = createLogger({ level: 'warn', ...options.log, secrets });
+  const requestLog = createRequestLog(logger, { responseHeader: false });
+  const metrics = options.metrics === false ? undefined : createMetrics({ secrets });
+  // Pollers are shared across requests and outlive the one that started them; their calls are
+  // reported under the poller's id.
+  const live = new LiveRegistry({
+    policy,
+    onCall: (call, poller) => {
+      metrics?.recordUpstreamCall({ ...call, credential: poller.credential ?? 'caller-key' });
+      options.onUpstreamCall?.({ ...call, requestId: poller.id, credential: poller.credential });
+    },
+  });
 
   const yoga = createYoga<ServerContext, Context>({
     schema,
@@ -126,17 +160,30 @@ export function createApp(options: AppOptions): App {
     // Yoga's own multipart parser buffers whole files in memory; uploads are streamed instead.
     multipart: false,
     maxRequestBodySize: MAX_JSON_BODY_BYTES,
-    graphiql: { title: 'vector-store-gateway', defaultQuery: options.defaultQuery },
+    graphiql: {
+      title: 'vector-store-gateway',
+      defaultQuery: options.defaultQuery,
+      // GraphiQL sends subscriptions as GETs unless told otherwise, which the CSRF check refuses.
+      method: 'POST',
+    },
     // GraphiQL from the package rather than a CDN, so it works offline.
     renderGraphiQL,
     maskedErrors: { isDev: false },
-    plugins: [createLimitsPlugin(options.limits), ...(options.plugins ?? [])],
-    context: ({ request, req }): Context => {
+    // Yoga logs the originals of masked errors; OpenAI's 401 text among them echoes part of a key.
+    logging: yogaLogger(logger),
+    plugins: [
+      // First, so every request gets its log line whatever a later plugin does.
+      requestLog.plugin,
+      ...(metrics ? [metrics.yogaPlugin] : []),
+      createLimitsPlugin(options.limits),
+      ...(options.plugins ?? []),
+    ],
+    context: ({ request, req, params }): Context => {
       const granted = req.gateway;
       // Every request reaches here through handle(), which grants or refuses it first.
       if (!granted) throw new Error('Request reached GraphQL without an access decision.');
-      const given = request.headers.get('x-request-id');
-      const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+      const trace = requestLog.trace(request);
+      const { requestId } = trace;
       const credential = granted.access.credential;
       const deadline = AbortSignal.timeout(
         granted.isUpload
@@ -144,28 +191,60 @@ export function createApp(options: AppOptions): App {
           : (options.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS),
       );
       const onCall = options.onUpstreamCall;
+      // A subscription ends at its own deadline; the operation's would cut its later events.
+      const subscription = isSubscriptionRequest(params);
       const upstream = new Upstream(
         granted.client,
         policy,
-        AbortSignal.any([request.signal, deadline]),
-        onCall ? (call) => onCall({ ...call, requestId, credential }) : undefined,
+        subscription ? request.signal : AbortSignal.any([request.signal, deadline]),
+        (call) => {
+          trace.recordUpstreamCall(call);
+          // The credential's name, never its key; a caller's own key is counted as such.
+          metrics?.recordUpstreamCall({ ...call, credential: credential ?? 'caller-key' });
+          onCall?.({ ...call, requestId, credential });
+        },
       );
       return {
         requestId,
         upstream,
         loaders: createLoaders(upstream, { batching: options.batching ?? true }),
         uploadLimits,
+        live: live.session({
+          credential,
+          callerKey: granted.access.callerKey,
+          client: granted.client,
+          signal: request.signal,
+        }),
         credential: { name: credential, available: granted.access.available },
       };
     },
   });
 
+  /** Answers a request refused before GraphQL, and logs it as the request log would. */
+  function refuse(
+    req: ServerContext['req'],
+    res: ServerResponse,
+    refusal: { status: number; code: string; message: string; headers?: Record<string, string> },
+  ): void {
+    sendError(res, refusal.status, refusal.code, refusal.message, refusal.headers);
+    const arrival = arrivals.get(req);
+    logRequest(logger, {
+      requestId: arrival?.requestId ?? requestIdFrom(req.headers['x-request-id']),
+      method: req.method ?? 'GET',
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+      status: refusal.status,
+      durationMs: arrival ? performance.now() - arrival.started : 0,
+      upstreamCalls: 0,
+      upstreamRequestIds: [],
+      errors: [refusal.code],
+    });
+  }
+
   function grant(req: ServerContext['req'], res: ServerResponse, isUpload: boolean): boolean {
     const decision = access(req.headers);
     if (!decision.granted) {
-      const challenge: Record<string, string> =
-        decision.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
-      sendError(res, decision.status, decision.code, decision.message, challenge);
+      const headers: Record<string, string> = decision.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+      refuse(req, res, { ...decision, headers });
       return false;
     }
     const client =
@@ -195,7 +274,7 @@ export function createApp(options: AppOptions): App {
           ? (error as { status: number }).status
           : 400;
       const message = error instanceof Error ? error.message : 'Invalid multipart request.';
-      sendError(res, status, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message);
+      refuse(req, res, { status, code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message });
       return;
     }
     await yoga.requestListener(req, res);
@@ -204,47 +283,58 @@ export function createApp(options: AppOptions): App {
   return {
     yoga,
     uploadLimits,
+    live,
     beginDraining() {
       draining = true;
+      // Subscriptions last minutes, longer than any grace period: they end now, with a reason.
+      live.stopAll();
     },
     handle(req: ServerContext['req'], res) {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path === '/health') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-        return;
-      }
-      if (path === '/ready') {
-        res
-          .writeHead(draining ? 503 : 200, { 'content-type': 'application/json' })
-          .end(JSON.stringify({ status: draining ? 'draining' : 'ready' }));
-        return;
-      }
-      if (path !== '/graphql') {
-        void yoga.requestListener(req, res);
-        return;
-      }
-      if (isUnpreflightedCrossSiteRequest(req.method, req.url, req.headers)) {
-        sendError(
-          res,
-          403,
-          'CSRF_PREFLIGHT_REQUIRED',
-          'This request could have been sent by another site: add a header such as `x-graphql-yoga-csrf: 1`, `apollo-require-preflight: true` or `graphql-preflight: 1`, or send JSON.',
-        );
-        return;
-      }
-      // GraphiQL itself is a static page; the operations it sends carry the token like any other.
-      const isGraphiQLPage =
-        req.method === 'GET' && !new URL(req.url ?? '/', 'http://gateway').searchParams.has('query');
-      if (isGraphiQLPage) {
-        void yoga.requestListener(req, res);
-        return;
-      }
-      const isUpload =
-        req.method === 'POST' && /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
-      // Access is decided before an upload body is read, so a refused caller streams nothing.
-      if (!grant(req, res, isUpload)) return;
-      if (isUpload) void handleMultipart(req, res);
-      else void yoga.requestListener(req, res);
+      const requestId = requestIdFrom(req.headers['x-request-id']);
+      arrivals.set(req, { requestId, started: performance.now() });
+      res.setHeader('x-request-id', requestId);
+      // Everything logged on this request's behalf, yoga's masked errors included, carries its id.
+      withRequestId(requestId, () => dispatch(req, res));
     },
   };
+
+  function dispatch(req: ServerContext['req'], res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    if (path === '/ready') {
+      res
+        .writeHead(draining ? 503 : 200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ status: draining ? 'draining' : 'ready' }));
+      return;
+    }
+    if (path !== '/graphql') {
+      void yoga.requestListener(req, res);
+      return;
+    }
+    if (isUnpreflightedCrossSiteRequest(req.method, req.url, req.headers)) {
+      refuse(req, res, {
+        status: 403,
+        code: 'CSRF_PREFLIGHT_REQUIRED',
+        message:
+          'This request could have been sent by another site: add a header such as `x-graphql-yoga-csrf: 1`, `apollo-require-preflight: true` or `graphql-preflight: 1`, or send JSON.',
+      });
+      return;
+    }
+    // GraphiQL itself is a static page; the operations it sends carry the token like any other.
+    const isGraphiQLPage =
+      req.method === 'GET' && !new URL(req.url ?? '/', 'http://gateway').searchParams.has('query');
+    if (isGraphiQLPage) {
+      void yoga.requestListener(req, res);
+      return;
+    }
+    const isUpload =
+      req.method === 'POST' && /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+    // Access is decided before an upload body is read, so a refused caller streams nothing.
+    if (!grant(req, res, isUpload)) return;
+    if (isUpload) void handleMultipart(req, res);
+    else void yoga.requestListener(req, res);
+  }
 }

@@ -1,4 +1,5 @@
 import type { UploadLimits } from './app.ts';
+import type { LiveSession } from './live/registry.ts';
 import type { Loaders } from './schema/loaders.ts';
 import type { Upstream } from './upstream/index.ts';
 
@@ -8,6 +9,8 @@ export interface Context {
   upstream: Upstream;
   loaders: Loaders;
   uploadLimits: UploadLimits;
+  /** Processing status watches, on pollers shared process-wide per credential and object. */
+  live: LiveSession;
   credential: {
     /** The credential this request uses; null when the caller sent its own key. */
     name: string | null;

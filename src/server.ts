@@ -48,6 +48,7 @@ async function main(): Promise<void> {
     tokens: config.tokens,
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
+    log: { level: settings.LOG_LEVEL },
     operationTimeoutMs: settings.OPERATION_TIMEOUT_MS,
     uploadTimeoutMs: settings.UPLOAD_TIMEOUT_MS,
     policy: {

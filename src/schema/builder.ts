@@ -1,6 +1,8 @@
 import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
 import RelayPlugin from '@pothos/plugin-relay';
 import { DateTimeResolver, JSONObjectResolver, SafeIntResolver } from 'graphql-scalars';
+import { type FileUpload, GraphQLUpload } from 'graphql-upload-minimal';
 import type { Context } from '../context.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
 
@@ -17,9 +19,13 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date };
     JSONObject: { Input: JsonObject; Output: JsonObject };
     SafeInt: { Input: number; Output: number };
+    Upload: { Input: Promise<FileUpload>; Output: never };
   };
 }>({
-  plugins: [RelayPlugin],
+  plugins: [ErrorsPlugin, RelayPlugin],
+  // Mutation results are `<Name>Result` unions of the `<Name>Payload` itself and the error types
+  // the field lists; only those classes are caught, so faults stay errors and stay masked.
+  errors: { directResult: true },
   // Non-null unless a field says otherwise, as the contract mostly is.
   defaultFieldNullability: false,
   relay: {
@@ -70,7 +76,16 @@ builder.addScalarType('SafeInt', SafeIntResolver, {
   description: 'An integer up to 2^53 - 1, for byte counts that outgrow 32 bits.',
 });
 
+builder.addScalarType('Upload', GraphQLUpload, {
+  description:
+    'A file of a GraphQL multipart request (github.com/jaydenseric/graphql-multipart-request-spec), streamed as it arrives.',
+});
+
 builder.queryType({ description: 'Read access to vector stores, their files and batches, and files.' });
+builder.mutationType({
+  description:
+    'Changes to vector stores and their files. Expected failures (invalid input, not found, rate limited, upstream refused) are members of each `<Name>Result` union, with a message.',
+});
 
 export const SortOrder = builder.enumType('SortOrder', {
   description: 'Order of a list by creation time, as OpenAI orders it.',

@@ -8,6 +8,11 @@ import './vector-stores/queries.ts';
 import './vector-store-files/types.ts';
 import './vector-stores/search.ts';
 import './file-batches/types.ts';
+import './subscriptions.ts';
+import './vector-stores/mutations.ts';
+import './vector-store-files/mutations.ts';
+import './files/mutations.ts';
+import './file-batches/mutations.ts';
 
 /** Sorted, so the printed schema.graphql diffs cleanly whatever order the modules load in. */
 export const schema = lexicographicSortSchema(builder.toSchema());

@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import OpenAI from 'openai';
 import { retryAfterSeconds } from './client.ts';
+import { FileTooLargeError } from './file-upload.ts';
 
 /** The closed set of upstream outcomes a client can act on. */
 export type UpstreamErrorCode =
@@ -10,7 +11,8 @@ export type UpstreamErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_AUTH_FAILED'
   | 'UPSTREAM_REJECTED'
-  | 'REQUEST_CANCELLED';
+  | 'REQUEST_CANCELLED'
+  | 'PAYLOAD_TOO_LARGE';
 
 /**
  * An upstream failure in the gateway's own words. OpenAI's text is never forwarded: its 401
@@ -60,6 +62,13 @@ function upstreamParam(error: InstanceType<typeof OpenAI.APIError>): string | nu
  */
 export function toUpstreamError(error: unknown, deadline?: AbortSignal): UpstreamError {
   if (error instanceof UpstreamError) return error;
+  // Checked by the gateway itself while streaming: nothing reached OpenAI as a complete file.
+  if (error instanceof FileTooLargeError) {
+    return new UpstreamError(
+      'PAYLOAD_TOO_LARGE',
+      `The file is larger than the limit of ${error.maxBytes} bytes.`,
+    );
+  }
   if (error instanceof OpenAI.APIConnectionTimeoutError || (deadline?.aborted && isAbort(error))) {
     return new UpstreamError('UPSTREAM_TIMEOUT', 'OpenAI did not answer in time.');
   }

@@ -1,6 +1,9 @@
+import type { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import type { UpstreamPolicy } from './client.ts';
 import { toUpstreamError, type UpstreamError } from './errors.ts';
+import { type UploadTarget, uploadFileStream } from './file-upload.ts';
+import { UploadSource } from './upload-source.ts';
 
 export type { UpstreamCredential, UpstreamPolicy } from './client.ts';
 export { createOpenAIClient, defaultUpstreamPolicy } from './client.ts';
@@ -22,6 +25,8 @@ export type VectorStoreFileStatus = VectorStoreFile['status'];
 export interface Page<T> {
   data: T[];
   hasMore: boolean;
+  /** OpenAI's `x-request-id` of the list call. */
+  requestId?: string | null;
 }
 
 export interface PageParams {
@@ -35,9 +40,29 @@ export interface UpstreamCall {
   operation: string;
   outcome: 'ok' | UpstreamError['code'];
   durationMs: number;
+  /** OpenAI's `x-request-id`, for support; null when no answer came. */
+  upstreamRequestId: string | null;
 }
 
 type CallOptions = OpenAI.RequestOptions;
+
+/** A file of the client's multipart request, on its way to `POST /files`. */
+export interface IncomingFile {
+  /** The part's stream as graphql-upload-minimal hands it over (a busboy file stream). */
+  stream: Readable;
+  filename: string;
+  mimetype?: string | undefined;
+}
+
+/** How a call relates to the client's request. */
+interface CallMode {
+  /** The client going away cancels it (cleanup after a failure must outlive the client). */
+  cancellable: boolean;
+  /** The per-call deadline applies (an upload lasts as long as the client takes to send it). */
+  deadline: boolean;
+}
+
+const DEFAULT_MODE: CallMode = { cancellable: true, deadline: true };
 
 /**
  * The gateway's only door to OpenAI. Every call carries the client's abort signal and a deadline,
@@ -126,11 +151,118 @@ export class Upstream {
   }
 
   /** A POST, but it changes nothing upstream, so it is retried like a read. */
-  search(vectorStoreId: string, body: OpenAI.VectorStores.VectorStoreSearchParams): Promise<SearchResult[]> {
-    return this.read('vectorStores.search', async (options) => {
-      const page = await this.client.vectorStores.search(vectorStoreId, body, options);
-      return page.data;
+  search(
+    vectorStoreId: string,
+    body: OpenAI.VectorStores.VectorStoreSearchParams,
+  ): Promise<Page<SearchResult>> {
+    return this.read('vectorStores.search', (options) =>
+      this.page(this.client.vectorStores.search(vectorStoreId, body, options)),
+    );
+  }
+
+  createVectorStore(body: OpenAI.VectorStores.VectorStoreCreateParams): Promise<VectorStore> {
+    return this.write('vectorStores.create', (options) => this.client.vectorStores.create(body, options));
+  }
+
+  updateVectorStore(
+    vectorStoreId: string,
+    body: OpenAI.VectorStores.VectorStoreUpdateParams,
+  ): Promise<VectorStore> {
+    return this.write('vectorStores.update', (options) =>
+      this.client.vectorStores.update(vectorStoreId, body, options),
+    );
+  }
+
+  async deleteVectorStore(vectorStoreId: string): Promise<void> {
+    await this.write('vectorStores.delete', (options) =>
+      this.client.vectorStores.delete(vectorStoreId, options),
+    );
+  }
+
+  createFileBatch(
+    vectorStoreId: string,
+    body: OpenAI.VectorStores.FileBatchCreateParams,
+  ): Promise<FileBatch> {
+    return this.write('vectorStores.fileBatches.create', (options) =>
+      this.client.vectorStores.fileBatches.create(vectorStoreId, body, options),
+    );
+  }
+
+  cancelFileBatch(vectorStoreId: string, batchId: string): Promise<FileBatch> {
+    return this.write('vectorStores.fileBatches.cancel', (options) =>
+      this.client.vectorStores.fileBatches.cancel(batchId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  updateVectorStoreFile(
+    vectorStoreId: string,
+    fileId: string,
+    attributes: NonNullable<OpenAI.VectorStores.FileUpdateParams['attributes']>,
+  ): Promise<VectorStoreFile> {
+    return this.write('vectorStores.files.update', (options) =>
+      this.client.vectorStores.files.update(fileId, { vector_store_id: vectorStoreId, attributes }, options),
+    );
+  }
+
+  /** Detaches only: the File itself stays. */
+  async detachFile(vectorStoreId: string, fileId: string): Promise<void> {
+    await this.write('vectorStores.files.delete', (options) =>
+      this.client.vectorStores.files.delete(fileId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  /**
+   * Deletes a File (which also takes it out of every store). `outlivesRequest` is for cleanup of
+   * what this request created: it must happen even when the failure was the client going away.
+   */
+  async deleteFile(fileId: string, options: { outlivesRequest?: boolean } = {}): Promise<void> {
+    await this.write('files.delete', (callOptions) => this.client.files.delete(fileId, callOptions), {
+      cancellable: !options.outlivesRequest,
+      deadline: true,
     });
+  }
+
+  /**
+   * Streams one file of the client's request to `POST /files` (purpose `assistants`), never
+   * holding it whole (see file-upload.ts for why not through the SDK). A client that goes away
+   * cancels the upload only while its file is still arriving: once every byte is in, the upload
+   * is let finish, so the File it creates is known and the caller can remove it, rather than a
+   * cancelled request that upstream may still have stored. The per-call deadline does not apply,
+   * since the client sets the pace; upstream stalls are caught by undici's idle timeouts.
+   */
+  uploadFile(file: IncomingFile, options: { maxBytes: number }): Promise<FileObject> {
+    const source = new UploadSource(file.stream);
+    return this.write(
+      'files.create',
+      async () => {
+        const cancel = new AbortController();
+        const onAbort = () => {
+          if (!source.complete) cancel.abort(this.requestSignal?.reason);
+        };
+        if (this.requestSignal?.aborted) onAbort();
+        this.requestSignal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          return await uploadFileStream(
+            uploadTarget(this.client),
+            { stream: source.stream, filename: file.filename, mimetype: file.mimetype },
+            {
+              purpose: 'assistants',
+              maxBytes: options.maxBytes,
+              signal: cancel.signal,
+              timeoutMs: this.policy.callTimeoutMs,
+            },
+          );
+        } finally {
+          this.requestSignal?.removeEventListener('abort', onAbort);
+        }
+      },
+      { cancellable: false, deadline: false },
+    );
+  }
+
+  /** Whether the client's request was cancelled (it went away, or its deadline passed). */
+  get cancelled(): boolean {
+    return this.requestSignal?.aborted ?? false;
   }
 
   /**
@@ -153,9 +285,12 @@ export class Upstream {
     });
   }
 
-  private async page<T>(pending: PromiseLike<{ data: T[]; has_more?: boolean }>): Promise<Page<T>> {
-    const page = await pending;
-    return { data: page.data, hasMore: page.has_more ?? false };
+  private async page<T>(pending: {
+    withResponse(): Promise<{ data: { data: T[]; has_more?: boolean }; request_id: string | null }>;
+  }): Promise<Page<T>> {
+    // Pages, unlike objects, do not carry OpenAI's request id; the raw response does.
+    const { data: page, request_id } = await pending.withResponse();
+    return { data: page.data, hasMore: page.has_more ?? false, requestId: request_id };
   }
 
   private read<T>(operation: string, call: (options: CallOptions) => Promise<T>): Promise<T> {
@@ -163,26 +298,44 @@ export class Upstream {
   }
 
   /** Writes go out once: the SDK sends no idempotency key, so a retried create is a duplicate. */
-  protected write<T>(operation: string, call: (options: CallOptions) => Promise<T>): Promise<T> {
-    return this.run(operation, 0, call);
+  protected write<T>(
+    operation: string,
+    call: (options: CallOptions) => Promise<T>,
+    mode: CallMode = DEFAULT_MODE,
+  ): Promise<T> {
+    return this.run(operation, 0, call, mode);
   }
 
   private async run<T>(
     operation: string,
     maxRetries: number,
     call: (options: CallOptions) => Promise<T>,
+    mode: CallMode = DEFAULT_MODE,
   ): Promise<T> {
-    const deadline = AbortSignal.timeout(this.policy.callTimeoutMs);
-    const signal = this.requestSignal ? AbortSignal.any([this.requestSignal, deadline]) : deadline;
+    const deadline = mode.deadline ? AbortSignal.timeout(this.policy.callTimeoutMs) : undefined;
+    const signals = [mode.cancellable ? this.requestSignal : undefined, deadline].filter(
+      (candidate): candidate is AbortSignal => candidate !== undefined,
+    );
+    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
     const started = performance.now();
     this.inFlight++;
     try {
       const result = await call({ signal, maxRetries });
-      this.onCall?.({ operation, outcome: 'ok', durationMs: performance.now() - started });
+      this.onCall?.({
+        operation,
+        outcome: 'ok',
+        durationMs: performance.now() - started,
+        upstreamRequestId: requestIdOf(result),
+      });
       return result;
     } catch (error) {
       const failure = toUpstreamError(error, deadline);
-      this.onCall?.({ operation, outcome: failure.code, durationMs: performance.now() - started });
+      this.onCall?.({
+        operation,
+        outcome: failure.code,
+        durationMs: performance.now() - started,
+        upstreamRequestId: failure.requestId,
+      });
       throw failure;
     } finally {
       this.inFlight--;
@@ -195,6 +348,25 @@ export class Upstream {
     if (this.inFlight > 0) return;
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
+}
+
+/** OpenAI's request id of a result: the SDK hides it on objects, `page()` keeps it on pages. */
+function requestIdOf(result: unknown): string | null {
+  if (typeof result !== 'object' || result === null) return null;
+  const id = '_request_id' in result ? result._request_id : 'requestId' in result ? result.requestId : null;
+  return typeof id === 'string' ? id : null;
+}
+
+/** The SDK client's own credential, for the one call that does not go through the SDK. */
+function uploadTarget(client: OpenAI): UploadTarget {
+  // Only a key given as a function (never done here) leaves it null.
+  if (client.apiKey === null) throw new Error('Uploads need a client created with a fixed API key.');
+  return {
+    baseURL: client.baseURL,
+    apiKey: client.apiKey,
+    organization: client.organization,
+    project: client.project,
+  };
 }
 
 function pageQuery(page: PageParams) {

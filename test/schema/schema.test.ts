@@ -3,10 +3,14 @@ import {
   buildSchema,
   type GraphQLField,
   type GraphQLNamedType,
+  getNamedType,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
+  isNonNullType,
   isObjectType,
+  isScalarType,
+  isUnionType,
   printSchema,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +58,71 @@ describe('the printed schema', () => {
         }
       }
     }
+    expect(missing).toEqual([]);
+  });
+
+  it('has every mutation of the contract, with `input: <Name>Input!` and its payload (directly or in a union)', () => {
+    const missing: string[] = [];
+    const contractMutations = contract.getMutationType()?.getFields() ?? {};
+    const mutations = schema.getMutationType()?.getFields() ?? {};
+    expect(Object.keys(contractMutations)).toHaveLength(8);
+    for (const [name, expected] of Object.entries(contractMutations)) {
+      const mine = mutations[name];
+      if (!mine) {
+        missing.push(`Mutation.${name}`);
+        continue;
+      }
+      const typeName = name.charAt(0).toUpperCase() + name.slice(1);
+      const input = mine.args.find((arg) => arg.name === 'input');
+      if (mine.args.length !== 1 || String(input?.type) !== `${typeName}Input!`) {
+        missing.push(`Mutation.${name}(input: ${typeName}Input!)`);
+      }
+      // `<Name>Payload!` itself, or a non-null `<Name>Result` union with the payload as a member.
+      const returned = getNamedType(mine.type);
+      const payloadName = String(getNamedType(expected.type));
+      const reachesPayload =
+        isNonNullType(mine.type) &&
+        (returned.name === payloadName ||
+          (isUnionType(returned) &&
+            returned.name === `${typeName}Result` &&
+            returned.getTypes().some((member) => member.name === payloadName)));
+      if (!reachesPayload) missing.push(`Mutation.${name}: ${mine.type} does not reach ${payloadName}`);
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('has every mutation input and payload field of the contract, with the same types', () => {
+    const missing: string[] = [];
+    const sides = Object.values(contract.getTypeMap()).filter((type) => /Input$|Payload$/.test(type.name));
+    expect(sides.length).toBeGreaterThanOrEqual(17);
+    for (const expected of sides) {
+      const actual = schema.getType(expected.name);
+      const bothInputs = isInputObjectType(expected) && isInputObjectType(actual);
+      const bothObjects = isObjectType(expected) && isObjectType(actual);
+      if (!actual || !(bothInputs || bothObjects)) {
+        missing.push(`type ${expected.name}`);
+        continue;
+      }
+      const expectedFields = expected.getFields();
+      const actualFields = actual.getFields();
+      for (const [name, field] of Object.entries(expectedFields)) {
+        const mine = actualFields[name];
+        if (!mine || String(mine.type) !== String(field.type)) {
+          missing.push(`${expected.name}.${name}: ${mine?.type} != ${field.type}`);
+        }
+        // An input field the contract leaves optional must not become required.
+        if (mine && bothInputs && isNonNullType(mine.type) && !isNonNullType(field.type)) {
+          missing.push(`${expected.name}.${name} is required`);
+        }
+      }
+      if (bothInputs) {
+        for (const [name, field] of Object.entries(actualFields)) {
+          if (!expectedFields[name] && isNonNullType(field.type))
+            missing.push(`${expected.name}.${name} is required`);
+        }
+      }
+    }
+    expect(isScalarType(schema.getType('Upload'))).toBe(true);
     expect(missing).toEqual([]);
   });
 

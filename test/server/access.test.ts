@@ -139,7 +139,7 @@ describe('named credentials', () => {
       errors: Array<{ message: string; extensions: { code: string } }>;
     };
     expect(body.errors[0]).toEqual({
-      message: "Unknown credential 'gamma'. Known credentials: alpha, beta.",
+      message: 'The credential named in x-openai-credential does not exist. Known credentials: alpha, beta.',
       extensions: { code: 'CREDENTIAL_NOT_ALLOWED' },
     });
     expect(gateway.upstreamCalls()).toBe(before);
@@ -194,7 +194,7 @@ describe('gateway tokens', () => {
       expect(response.status).toBe(403);
       const body = (await response.json()) as { errors: Array<{ message: string }> };
       expect(body.errors[0]!.message).toBe(
-        `Credential '${credential}' does not exist or this token may not use it.`,
+        'The credential named in x-openai-credential does not exist or this token may not use it.',
       );
     }
     expect(gateway.upstreamCalls()).toBe(0);

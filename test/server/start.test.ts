@@ -60,8 +60,10 @@ describe('npm start on a fresh checkout', () => {
   });
 
   it('drains and exits on SIGTERM', async () => {
+    const closed = once(child, 'close');
     process.kill(-child.pid!, 'SIGTERM');
-    await once(child, 'exit');
+    // npm may exit before the server it started: wait until every process let go of the output.
+    await closed;
     expect(output).toContain('SIGTERM: draining in-flight requests');
   });
 });

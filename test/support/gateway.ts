@@ -1,10 +1,21 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { type App, type AppOptions, createApp } from '../../src/app.ts';
 import { type Clock, createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
 
-export const TEST_API_KEY = 'sk-test-0123456789abcdefghijklmnopqrstuv';
+/**
+ * A canary: fresh for every run, so a leak cannot pass by matching a fixed string somewhere. Every
+ * gateway of the suite holds it, and close() fails the test if a response or a log line
+ * carried it.
+ */
+export const TEST_API_KEY = `sk-canary-${randomBytes(16).toString('hex')}`;
+
+/** What a leak of the canary would look like: the key, or the tail OpenAI's 401 text echoes. */
+export function leaksCanary(text: string): boolean {
+  return text.includes(TEST_API_KEY) || text.includes(TEST_API_KEY.slice(-8));
+}
 
 export interface GraphQLResponse<TData = Record<string, unknown>> {
   data?: TData | null;
@@ -26,6 +37,8 @@ export interface TestGateway {
   /** Upstream calls the emulator saw since the last reset. */
   upstreamCalls(): number;
   resetUpstreamCalls(): void;
+  /** Every line the gateway logged, as JSON text. */
+  logLines(): string[];
   close(): Promise<void>;
 }
 
@@ -46,8 +59,11 @@ export async function startGateway(
   const clock = new ManualClock();
   const emulator = createEmulator({ clock, ...options.emulator });
   const { baseURL } = await emulator.listen();
+  const logLines: string[] = [];
+  const exposed: string[] = [];
   const app = createApp({
     credentials: new Map([['default', { apiKey: TEST_API_KEY, baseURL }]]),
+    log: { level: 'debug', destination: { write: (line: string) => void logLines.push(line) } },
     ...options.app,
     policy: { readRetries: 0, ...options.app?.policy },
   });
@@ -67,14 +83,20 @@ export async function startGateway(
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
       });
-      return (await response.json()) as GraphQLResponse<never>;
+      const text = await response.text();
+      exposed.push(text, JSON.stringify([...response.headers]));
+      return JSON.parse(text) as GraphQLResponse<never>;
     },
     upstreamCalls: () => emulator.stats().total,
     resetUpstreamCalls: () => emulator.resetStats(),
+    logLines: () => [...logLines],
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await emulator.close();
+      const leaks = [...exposed, ...logLines].filter(leaksCanary);
+      if (leaks.length > 0)
+        throw new Error(`The API key leaked into ${leaks.length} responses or log lines: ${leaks[0]}`);
     },
   };
 }

@@ -62,7 +62,7 @@ builder.objectField(VectorStoreRef, 'search', (t) =>
           },
         );
       }
-      const results = await context.upstream.search(store.id, {
+      const { data: results } = await context.upstream.search(store.id, {
         query: args.query,
         max_num_results: args.maxResults ?? undefined,
         filters: (args.filters ?? undefined) as OpenAI.VectorStores.VectorStoreSearchParams['filters'],

@@ -1,0 +1,222 @@
+import type { Context } from '../../context.ts';
+import { type FileBatch, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
+import { builder } from '../builder.ts';
+import { FileFailure, type FileFailureShape } from '../errors.ts';
+import { FileBatchRef } from '../file-batches/types.ts';
+import { WAIT_OUTCOME_DESCRIPTION, WaitOutcome, type WaitOutcomeValue } from '../file-batches/wait.ts';
+import { encodeNestedId } from '../ids.ts';
+import type { Attributes } from '../validation.ts';
+import { VectorStoreRef } from '../vector-stores/types.ts';
+import { VectorStoreFileRef } from './types.ts';
+
+/** OpenAI's cap on the files of one batch; more are split over several batches. */
+export const MAX_FILES_PER_BATCH = 2000;
+/** Sends of one batch in all, counting only those whose failure was verified to have changed nothing. */
+const MAX_ATTEMPTS = 2;
+/** A batch OpenAI refused because of one named file is sent again without it, this many times. */
+const MAX_DROPPED_FILES = 3;
+
+export interface AttachResult {
+  batches: FileBatch[];
+  /** Files known to be attached now, in the order given. */
+  attached: string[];
+  /** Files that are not attached (or whose state could not be learned), with the reason. */
+  failed: Map<string, unknown>;
+}
+
+/**
+ * Attaches files through file batches (up to 2000 files each), without ever re-sending a batch
+ * blindly: the SDK sends no idempotency key, so a batch whose answer was lost (5xx, timeout) may
+ * exist upstream. Such a failure is followed by a read of which files are attached; only the rest
+ * go out again, once. A refusal (4xx) changed nothing, so a batch refused for one named file goes
+ * out again without that file.
+ */
+export async function attachFiles(
+  context: Context,
+  vectorStoreId: string,
+  fileIds: readonly string[],
+  attributes: Attributes | undefined,
+): Promise<AttachResult> {
+  const result: AttachResult = { batches: [], attached: [], failed: new Map() };
+  for (let start = 0; start < fileIds.length; start += MAX_FILES_PER_BATCH) {
+    await attachBatch(
+      context,
+      vectorStoreId,
+      fileIds.slice(start, start + MAX_FILES_PER_BATCH),
+      attributes,
+      result,
+    );
+  }
+  return result;
+}
+
+async function attachBatch(
+  context: Context,
+  vectorStoreId: string,
+  fileIds: string[],
+  attributes: Attributes | undefined,
+  result: AttachResult,
+): Promise<void> {
+  let pending = fileIds;
+  let attempts = 0;
+  let dropped = 0;
+  const failAll = (error: unknown) => {
+    for (const id of pending) result.failed.set(id, error);
+  };
+  while (pending.length > 0) {
+    try {
+      attempts++;
+      const batch = await context.upstream.createFileBatch(vectorStoreId, { file_ids: pending, attributes });
+      result.batches.push(batch);
+      result.attached.push(...pending);
+      return;
+    } catch (error) {
+      if (!(error instanceof UpstreamError)) throw error;
+      const named = namedFile(error, pending);
+      if (named !== null && dropped < MAX_DROPPED_FILES) {
+        dropped++;
+        attempts--;
+        result.failed.set(named, error);
+        pending = pending.filter((id) => id !== named);
+        continue;
+      }
+      // A refusal changed nothing; after a cancel nothing more can be read to find out.
+      if (!mayHaveApplied(error) || context.upstream.cancelled) return failAll(error);
+      let present: Set<string>;
+      try {
+        present = await attachedAmong(context, vectorStoreId, pending);
+      } catch {
+        return failAll(error);
+      }
+      result.attached.push(...pending.filter((id) => present.has(id)));
+      pending = pending.filter((id) => !present.has(id));
+      if (attempts >= MAX_ATTEMPTS) return failAll(error);
+    }
+  }
+}
+
+function mayHaveApplied(error: UpstreamError): boolean {
+  return ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'REQUEST_CANCELLED'].includes(error.code);
+}
+
+/** The file a batch was refused for, when OpenAI named it (`file_ids[3]`). */
+function namedFile(error: UpstreamError, sent: readonly string[]): string | null {
+  if (error.code !== 'NOT_FOUND' && error.code !== 'UPSTREAM_REJECTED') return null;
+  const match = /^file_ids\[(\d+)\]$/.exec(error.param ?? '');
+  return match ? (sent[Number(match[1])] ?? null) : null;
+}
+
+/** Which of the files are attached to the store right now, read fresh (never from the cache). */
+async function attachedAmong(
+  context: Context,
+  vectorStoreId: string,
+  fileIds: readonly string[],
+): Promise<Set<string>> {
+  const { loaders } = context;
+  // The loader lists the store instead of retrieving file by file when that is cheaper, which it
+  // judges from the store's file count: that must be fresh too.
+  loaders.vectorStore.clear(vectorStoreId);
+  const keys = fileIds.map((id) => encodeNestedId(vectorStoreId, id));
+  for (const key of keys) loaders.vectorStoreFile.clear(key);
+  const found = await loaders.vectorStoreFile.loadMany(keys);
+  const present = new Set<string>();
+  found.forEach((file, index) => {
+    if (file instanceof Error) throw file;
+    const id = fileIds[index];
+    if (file && id) present.add(id);
+  });
+  return present;
+}
+
+/** What `uploadFiles` and `addFiles` answer: objects are read fresh when selected. */
+export interface AttachPayloadShape {
+  vectorStoreId: string;
+  batches: FileBatch[];
+  /** Attached files, in input order. */
+  fileIds: string[];
+  failures: FileFailureShape[];
+  /** Set when the mutation was asked to wait for processing (`waitSeconds`). */
+  waitOutcome?: WaitOutcomeValue | null;
+}
+
+/** Forgets what this request cached about the store and its files, so the payload reads them anew. */
+export function forgetStore(
+  context: Context,
+  vectorStoreId: string,
+  fileIds: readonly string[],
+  batches: readonly FileBatch[] = [],
+): void {
+  context.loaders.vectorStore.clear(vectorStoreId);
+  for (const id of fileIds) context.loaders.vectorStoreFile.clear(encodeNestedId(vectorStoreId, id));
+  for (const batch of batches) context.loaders.fileBatch.clear(encodeNestedId(vectorStoreId, batch.id));
+}
+
+export async function loadVectorStoreFiles(
+  context: Context,
+  vectorStoreId: string,
+  fileIds: readonly string[],
+): Promise<VectorStoreFile[]> {
+  const files = await context.loaders.vectorStoreFile.loadMany(
+    fileIds.map((id) => encodeNestedId(vectorStoreId, id)),
+  );
+  return files.filter((file): file is VectorStoreFile => {
+    if (file instanceof Error) throw file;
+    return file !== null;
+  });
+}
+
+export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', description: string) {
+  return builder.objectRef<AttachPayloadShape>(name).implement({
+    description,
+    fields: (t) => ({
+      vectorStore: t.field({
+        type: VectorStoreRef,
+        nullable: true,
+        description: 'The store, read after the files were attached, so its counts are current.',
+        resolve: (payload, _args, context) => context.loaders.vectorStore.load(payload.vectorStoreId),
+      }),
+      fileBatch: t.field({
+        type: FileBatchRef,
+        nullable: true,
+        description:
+          'The batch that attached the files (the first one, when there were several); null when none was created.',
+        resolve: (payload, _args, context) => {
+          const batch = payload.batches[0];
+          return batch
+            ? context.loaders.fileBatch.load(encodeNestedId(batch.vector_store_id, batch.id))
+            : null;
+        },
+      }),
+      fileBatches: t.field({
+        type: [FileBatchRef],
+        description: `Every batch created: one per ${MAX_FILES_PER_BATCH} files, plus one per verified resend.`,
+        resolve: async (payload, _args, context) => {
+          const batches = await context.loaders.fileBatch.loadMany(
+            payload.batches.map((batch) => encodeNestedId(batch.vector_store_id, batch.id)),
+          );
+          return batches.filter((batch): batch is FileBatch => {
+            if (batch instanceof Error) throw batch;
+            return batch !== null;
+          });
+        },
+      }),
+      files: t.field({
+        type: [VectorStoreFileRef],
+        description: 'The files now attached, in input order, with their processing state.',
+        resolve: (payload, _args, context) =>
+          loadVectorStoreFiles(context, payload.vectorStoreId, payload.fileIds),
+      }),
+      failures: t.field({
+        type: [FileFailure],
+        description: 'The files that were not attached, and why. Empty when every file made it.',
+        resolve: (payload) => payload.failures,
+      }),
+      waitOutcome: t.field({
+        type: WaitOutcome,
+        nullable: true,
+        description: WAIT_OUTCOME_DESCRIPTION,
+        resolve: (payload) => payload.waitOutcome ?? null,
+      }),
+    }),
+  });
+}

@@ -1,0 +1,316 @@
+import type { Context } from '../../context.ts';
+import { type FileObject, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
+import { builder } from '../builder.ts';
+import { mapConcurrent } from '../concurrency.ts';
+import {
+  type ErrorContext,
+  FileFailure,
+  type FileFailureShape,
+  FileProblem,
+  fileFailure,
+  guarded,
+  inputPaths,
+  NotFoundError,
+  resultOptions,
+} from '../errors.ts';
+import { parseWaitSeconds, WAIT_SECONDS_DESCRIPTION, waitForBatches } from '../file-batches/wait.ts';
+import { encodeGlobalId, encodeNestedId, parseVectorStoreFileRef, parseVectorStoreId } from '../ids.ts';
+import { type Attributes, parseFileIds, validateAttributes, validateCount } from '../validation.ts';
+import { VectorStoreRef } from '../vector-stores/types.ts';
+import { attachFiles, attachPayload, forgetStore, MAX_FILES_PER_BATCH } from './attach.ts';
+import { VectorStoreFileRef } from './types.ts';
+
+/** Five batches: beyond that a caller is better served by several requests it can follow. */
+const MAX_ADD_FILES = 5 * MAX_FILES_PER_BATCH;
+/** OpenAI has no bulk detach: each file is one call, within 300 writes a minute per store. */
+const MAX_REMOVE_FILES = 100;
+const REMOVE_CONCURRENCY = 5;
+
+const AddFilesInput = builder.inputType('AddFilesInput', {
+  description: 'Files already uploaded to OpenAI, to attach to a vector store.',
+  fields: (t) => ({
+    vectorStoreId: t.id({
+      required: true,
+      description: 'The store: a VectorStore global id or a raw vs_... id.',
+    }),
+    fileIds: t.idList({
+      required: true,
+      description: `The files: File global ids or raw file-... ids (1 to ${MAX_ADD_FILES}; a file named twice is attached once). More than ${MAX_FILES_PER_BATCH} go in several batches.`,
+    }),
+    attributes: t.field({
+      type: 'JSONObject',
+      description:
+        'Attributes set on every file (up to 16; values a string up to 512, a number or a boolean).',
+    }),
+    waitSeconds: t.int({ description: WAIT_SECONDS_DESCRIPTION }),
+  }),
+});
+
+const AddFilesPayload = attachPayload(
+  'AddFilesPayload',
+  'The files attached to the store, and an answer for each file that was not.',
+);
+
+const RemoveFilesInput = builder.inputType('RemoveFilesInput', {
+  description: 'Files to take out of a vector store.',
+  fields: (t) => ({
+    vectorStoreId: t.id({
+      required: true,
+      description: 'The store: a VectorStore global id or a raw vs_... id.',
+    }),
+    fileIds: t.idList({
+      required: true,
+      description: `The files (1 to ${MAX_REMOVE_FILES}): VectorStoreFile or File global ids, or raw file-... ids.`,
+    }),
+    deleteFiles: t.boolean({
+      description:
+        'Also delete the Files themselves once they are out of this store (default false). A deleted File also leaves every other store.',
+    }),
+  }),
+});
+
+interface RemoveFilesPayloadShape {
+  vectorStoreId: string;
+  removed: string[];
+  deleted: string[];
+  failures: FileFailureShape[];
+}
+
+const RemoveFilesPayload = builder.objectRef<RemoveFilesPayloadShape>('RemoveFilesPayload').implement({
+  description: 'What was taken out of the store, and an answer for each file that was not.',
+  fields: (t) => ({
+    vectorStore: t.field({
+      type: VectorStoreRef,
+      nullable: true,
+      description: 'The store, read after the removal, so its counts are current.',
+      resolve: (payload, _args, context) => context.loaders.vectorStore.load(payload.vectorStoreId),
+    }),
+    removedIds: t.idList({
+      description: 'Global ids of the VectorStoreFiles removed (for a Relay `@deleteEdge`).',
+      resolve: (payload) =>
+        payload.removed.map((id) =>
+          encodeGlobalId('VectorStoreFile', encodeNestedId(payload.vectorStoreId, id)),
+        ),
+    }),
+    deletedFileIds: t.idList({
+      description: 'Global ids of the Files deleted, with `deleteFiles: true`.',
+      resolve: (payload) => payload.deleted.map((id) => encodeGlobalId('File', id)),
+    }),
+    failures: t.field({
+      type: [FileFailure],
+      description: 'The files that were not removed (or not deleted), and why.',
+      resolve: (payload) => payload.failures,
+    }),
+  }),
+});
+
+const UpdateVectorStoreFileInput = builder.inputType('UpdateVectorStoreFileInput', {
+  description: 'New attributes for a file of a vector store.',
+  fields: (t) => ({
+    vectorStoreId: t.id({
+      required: true,
+      description: 'The store: a VectorStore global id or a raw vs_... id.',
+    }),
+    fileId: t.id({
+      required: true,
+      description: 'The file: a VectorStoreFile or File global id, or a raw file-... id.',
+    }),
+    attributes: t.field({
+      type: 'JSONObject',
+      required: true,
+      description: 'The attributes, replacing the current ones (up to 16; `{}` clears them).',
+    }),
+  }),
+});
+
+const UpdateVectorStoreFilePayload = builder
+  .objectRef<{ vectorStoreFile: VectorStoreFile }>('UpdateVectorStoreFilePayload')
+  .implement({
+    description: 'The file with its new attributes.',
+    fields: (t) => ({
+      vectorStoreFile: t.field({
+        type: VectorStoreFileRef,
+        nullable: true,
+        description: 'The updated file.',
+        resolve: (payload) => payload.vectorStoreFile,
+      }),
+    }),
+  });
+
+builder.mutationFields((t) => ({
+  addFiles: t.field({
+    type: AddFilesPayload,
+    description: `Attaches files already uploaded to OpenAI, through file batches (${MAX_FILES_PER_BATCH} files each). Each file gets its own answer; a file that does not exist does not stop the others.`,
+    errors: resultOptions('addFiles'),
+    args: {
+      input: t.arg({ type: AddFilesInput, required: true, description: 'What to attach, and where.' }),
+    },
+    resolve: (_root, { input }, context) => {
+      // Refusals naming one file of a batch are answered per file by attachFiles, not here.
+      const errors: ErrorContext = {
+        paths: inputPaths({ vector_store_id: 'input.vectorStoreId', attributes: 'input.attributes' }),
+        notFound: { field: 'input.vectorStoreId', message: 'No such vector store.' },
+      };
+      return guarded(errors, async () => {
+        const vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
+        validateCount(input.fileIds, 'input.fileIds', { min: 1, max: MAX_ADD_FILES }, 'file ids');
+        const list = parseFileIds(input.fileIds, 'input.fileIds');
+        const attributes = input.attributes
+          ? validateAttributes(input.attributes, 'input.attributes')
+          : undefined;
+        const waitSeconds = parseWaitSeconds(input.waitSeconds, 'input.waitSeconds');
+        const payload = await addFiles(context, vectorStoreId, list.ids, list.positions, attributes);
+        return { ...payload, ...(await waitForBatches(context, payload.batches, waitSeconds)) };
+      });
+    },
+  }),
+  removeFiles: t.field({
+    type: RemoveFilesPayload,
+    description:
+      'Takes files out of a vector store (the Files stay, unless `deleteFiles` is true). Each file gets its own answer.',
+    errors: resultOptions('removeFiles'),
+    args: {
+      input: t.arg({
+        type: RemoveFilesInput,
+        required: true,
+        description: 'What to remove, and from where.',
+      }),
+    },
+    resolve: (_root, { input }, context) => {
+      const errors: ErrorContext = {
+        paths: inputPaths({ vector_store_id: 'input.vectorStoreId' }),
+        notFound: { field: 'input.vectorStoreId', message: 'No such vector store.' },
+      };
+      return guarded(errors, async () => {
+        const vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
+        validateCount(input.fileIds, 'input.fileIds', { min: 1, max: MAX_REMOVE_FILES }, 'file ids');
+        const ids: string[] = [];
+        const positions: number[] = [];
+        input.fileIds.forEach((value, index) => {
+          const { fileId } = parseVectorStoreFileRef(String(value), `input.fileIds[${index}]`, vectorStoreId);
+          if (ids.includes(fileId)) return;
+          ids.push(fileId);
+          positions.push(index);
+        });
+        if (!(await context.loaders.vectorStore.load(vectorStoreId))) {
+          throw new NotFoundError('input.vectorStoreId', 'No such vector store.');
+        }
+        return removeFiles(context, vectorStoreId, ids, positions, input.deleteFiles ?? false);
+      });
+    },
+  }),
+  updateVectorStoreFile: t.field({
+    type: UpdateVectorStoreFilePayload,
+    description: 'Replaces the attributes of a file of a vector store (what search `filters` match).',
+    errors: resultOptions('updateVectorStoreFile'),
+    args: {
+      input: t.arg({
+        type: UpdateVectorStoreFileInput,
+        required: true,
+        description: 'The file and its attributes.',
+      }),
+    },
+    resolve: (_root, { input }, context) => {
+      const errors: ErrorContext = {
+        paths: inputPaths({
+          vector_store_id: 'input.vectorStoreId',
+          file_id: 'input.fileId',
+          attributes: 'input.attributes',
+        }),
+        notFound: { field: 'input.fileId', message: 'No such file in that vector store.' },
+      };
+      return guarded(errors, async () => {
+        const vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
+        const { fileId } = parseVectorStoreFileRef(String(input.fileId), 'input.fileId', vectorStoreId);
+        const attributes = validateAttributes(input.attributes, 'input.attributes');
+        const vectorStoreFile = await context.upstream.updateVectorStoreFile(
+          vectorStoreId,
+          fileId,
+          attributes,
+        );
+        context.loaders.vectorStoreFile.clear(encodeNestedId(vectorStoreId, fileId));
+        context.loaders.vectorStoreFile.prime(encodeNestedId(vectorStoreId, fileId), vectorStoreFile);
+        return { vectorStoreFile };
+      });
+    },
+  }),
+}));
+
+/**
+ * Files that do not exist are answered from one `GET /files` (the file loader) instead of failing
+ * the whole batch they would be in.
+ */
+async function addFiles(
+  context: Context,
+  vectorStoreId: string,
+  ids: string[],
+  positions: number[],
+  attributes: Attributes | undefined,
+) {
+  const [store, files] = await Promise.all([
+    context.loaders.vectorStore.load(vectorStoreId),
+    context.loaders.file.loadMany(ids),
+  ]);
+  if (!store) throw new NotFoundError('input.vectorStoreId', 'No such vector store.');
+  const failures: FileFailureShape[] = [];
+  const existing: string[] = [];
+  ids.forEach((id, i) => {
+    const file: FileObject | Error | null | undefined = files[i];
+    if (file === null) {
+      const where = { index: positions[i] ?? i, fileId: id, stage: 'ATTACH' as const };
+      failures.push(fileFailure(where, new FileProblem('NOT_FOUND', 'no such file.')));
+    } else {
+      // A failed lookup proves nothing: the batch decides.
+      existing.push(id);
+    }
+  });
+  const position = new Map(ids.map((id, i) => [id, positions[i] ?? i]));
+  const result = await attachFiles(context, vectorStoreId, existing, attributes);
+  for (const [id, reason] of result.failed) {
+    failures.push(fileFailure({ index: position.get(id) ?? 0, fileId: id, stage: 'ATTACH' }, reason));
+  }
+  failures.sort((a, b) => a.index - b.index);
+  const attached = new Set(result.attached);
+  const fileIds = ids.filter((id) => attached.has(id));
+  forgetStore(context, vectorStoreId, fileIds, result.batches);
+  return { vectorStoreId, batches: result.batches, fileIds, failures };
+}
+
+async function removeFiles(
+  context: Context,
+  vectorStoreId: string,
+  ids: string[],
+  positions: number[],
+  deleteFiles: boolean,
+): Promise<RemoveFilesPayloadShape> {
+  const outcomes = await mapConcurrent(ids, REMOVE_CONCURRENCY, async (fileId, i) => {
+    const index = positions[i] ?? i;
+    try {
+      await context.upstream.detachFile(vectorStoreId, fileId);
+    } catch (error) {
+      const reason =
+        error instanceof UpstreamError && error.code === 'NOT_FOUND'
+          ? new FileProblem('NOT_FOUND', 'it is not in this vector store.')
+          : error;
+      return { failure: fileFailure({ index, fileId, stage: 'DETACH' }, reason) };
+    }
+    if (!deleteFiles) return { removed: fileId };
+    try {
+      // Detached first: deleting an attached File can leave the store's counts stale upstream.
+      await context.upstream.deleteFile(fileId);
+      return { removed: fileId, deleted: fileId };
+    } catch (error) {
+      return { removed: fileId, failure: fileFailure({ index, fileId, stage: 'DELETE' }, error) };
+    }
+  });
+  forgetStore(context, vectorStoreId, ids);
+  for (const id of ids) context.loaders.file.clear(id);
+  return {
+    vectorStoreId,
+    removed: outcomes.flatMap((outcome) => (outcome.removed ? [outcome.removed] : [])),
+    deleted: outcomes.flatMap((outcome) =>
+      'deleted' in outcome && outcome.deleted ? [outcome.deleted] : [],
+    ),
+    failures: outcomes.flatMap((outcome) => (outcome.failure ? [outcome.failure] : [])),
+  };
+}
