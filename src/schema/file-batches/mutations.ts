@@ -2,6 +2,7 @@ import type { FileBatch } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
 import { type ErrorContext, guarded, inputPaths, resultOptions } from '../errors.ts';
 import { encodeNestedId, parseFileBatchRef, parseVectorStoreId } from '../ids.ts';
+import { VECTOR_STORE_ID_INPUT } from '../vector-stores/types.ts';
 import { FileBatchRef } from './types.ts';
 
 const CancelFileBatchInput = builder.inputType('CancelFileBatchInput', {
@@ -9,7 +10,7 @@ const CancelFileBatchInput = builder.inputType('CancelFileBatchInput', {
   fields: (t) => ({
     vectorStoreId: t.id({
       required: true,
-      description: 'The store: a VectorStore global id or a raw vs_... id.',
+      description: VECTOR_STORE_ID_INPUT,
     }),
     batchId: t.id({ required: true, description: 'The batch: a FileBatch global id, or a raw vsfb_... id.' }),
   }),

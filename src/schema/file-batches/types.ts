@@ -8,7 +8,7 @@ import {
   VectorStoreFileRef,
   VectorStoreFileStatus,
 } from '../vector-store-files/types.ts';
-import { FileCounts, VectorStoreRef } from '../vector-stores/types.ts';
+import { FileCounts, parentVectorStore, VectorStoreRef } from '../vector-stores/types.ts';
 
 export const FileBatchRef = builder.objectRef<FileBatch>('FileBatch');
 
@@ -35,11 +35,7 @@ builder.node(FileBatchRef, {
     vectorStore: t.field({
       type: VectorStoreRef,
       description: 'The store the files were attached to.',
-      resolve: async (batch, _args, context) => {
-        const store = await context.loaders.vectorStore.load(batch.vector_store_id);
-        if (!store) throw new Error(`Vector store ${batch.vector_store_id} no longer exists.`);
-        return store;
-      },
+      resolve: (batch, _args, context) => parentVectorStore(context, batch.vector_store_id),
     }),
     status: t.field({
       type: FileBatchStatus,

@@ -17,6 +17,8 @@ import { parseWaitSeconds, WAIT_SECONDS_DESCRIPTION, waitForBatches } from '../f
 import { parseVectorStoreId } from '../ids.ts';
 import { type Attributes, validateAttributes, validateCount } from '../validation.ts';
 import { attachFiles, attachPayload, forgetStore } from '../vector-store-files/attach.ts';
+import { FILE_ATTRIBUTES_INPUT } from '../vector-store-files/types.ts';
+import { VECTOR_STORE_ID_INPUT } from '../vector-stores/types.ts';
 import { discardUploads, receiveUpload, tooLarge } from './uploads.ts';
 
 /**
@@ -30,7 +32,7 @@ const UploadFilesInput = builder.inputType('UploadFilesInput', {
   fields: (t) => ({
     vectorStoreId: t.id({
       required: true,
-      description: 'The store: a VectorStore global id or a raw vs_... id.',
+      description: VECTOR_STORE_ID_INPUT,
     }),
     files: t.field({
       type: ['Upload'],
@@ -40,8 +42,7 @@ const UploadFilesInput = builder.inputType('UploadFilesInput', {
     }),
     attributes: t.field({
       type: 'JSONObject',
-      description:
-        'Attributes set on every file (up to 16; values a string up to 512, a number or a boolean).',
+      description: FILE_ATTRIBUTES_INPUT,
     }),
     waitSeconds: t.int({ description: WAIT_SECONDS_DESCRIPTION }),
   }),

@@ -16,9 +16,9 @@ import {
 import { parseWaitSeconds, WAIT_SECONDS_DESCRIPTION, waitForBatches } from '../file-batches/wait.ts';
 import { encodeGlobalId, encodeNestedId, parseVectorStoreFileRef, parseVectorStoreId } from '../ids.ts';
 import { type Attributes, parseFileIds, validateAttributes, validateCount } from '../validation.ts';
-import { VectorStoreRef } from '../vector-stores/types.ts';
+import { VECTOR_STORE_ID_INPUT, VectorStoreRef } from '../vector-stores/types.ts';
 import { attachFiles, attachPayload, forgetStore, MAX_FILES_PER_BATCH } from './attach.ts';
-import { VectorStoreFileRef } from './types.ts';
+import { FILE_ATTRIBUTES_INPUT, VectorStoreFileRef } from './types.ts';
 
 /** Five batches: beyond that a caller is better served by several requests it can follow. */
 const MAX_ADD_FILES = 5 * MAX_FILES_PER_BATCH;
@@ -31,7 +31,7 @@ const AddFilesInput = builder.inputType('AddFilesInput', {
   fields: (t) => ({
     vectorStoreId: t.id({
       required: true,
-      description: 'The store: a VectorStore global id or a raw vs_... id.',
+      description: VECTOR_STORE_ID_INPUT,
     }),
     fileIds: t.idList({
       required: true,
@@ -39,8 +39,7 @@ const AddFilesInput = builder.inputType('AddFilesInput', {
     }),
     attributes: t.field({
       type: 'JSONObject',
-      description:
-        'Attributes set on every file (up to 16; values a string up to 512, a number or a boolean).',
+      description: FILE_ATTRIBUTES_INPUT,
     }),
     waitSeconds: t.int({ description: WAIT_SECONDS_DESCRIPTION }),
   }),
@@ -56,7 +55,7 @@ const RemoveFilesInput = builder.inputType('RemoveFilesInput', {
   fields: (t) => ({
     vectorStoreId: t.id({
       required: true,
-      description: 'The store: a VectorStore global id or a raw vs_... id.',
+      description: VECTOR_STORE_ID_INPUT,
     }),
     fileIds: t.idList({
       required: true,
@@ -109,7 +108,7 @@ const UpdateVectorStoreFileInput = builder.inputType('UpdateVectorStoreFileInput
   fields: (t) => ({
     vectorStoreId: t.id({
       required: true,
-      description: 'The store: a VectorStore global id or a raw vs_... id.',
+      description: VECTOR_STORE_ID_INPUT,
     }),
     fileId: t.id({
       required: true,

@@ -4,9 +4,13 @@ import { builder, fromUnixSeconds, objectKind, SortOrder } from '../builder.ts';
 import { resolveCursorConnection } from '../connections.ts';
 import { FileRef } from '../files/types.ts';
 import { encodeNestedId, parseVectorStoreFileRef } from '../ids.ts';
-import { type FileCountsShape, VectorStoreRef } from '../vector-stores/types.ts';
+import { type FileCountsShape, parentVectorStore, VectorStoreRef } from '../vector-stores/types.ts';
 
 export const VectorStoreFileRef = builder.objectRef<VectorStoreFile>('VectorStoreFile');
+
+/** How inputs describe the attributes they set on files. */
+export const FILE_ATTRIBUTES_INPUT =
+  'Attributes set on every file (up to 16; values a string up to 512, a number or a boolean).';
 
 export const VectorStoreFileStatus = builder.enumType('VectorStoreFileStatus', {
   description: 'Where a file is in its processing for search.',
@@ -38,11 +42,7 @@ builder.node(VectorStoreFileRef, {
     vectorStore: t.field({
       type: VectorStoreRef,
       description: 'The store it is attached to.',
-      resolve: async (file, _args, context) => {
-        const store = await context.loaders.vectorStore.load(file.vector_store_id);
-        if (!store) throw new Error(`Vector store ${file.vector_store_id} no longer exists.`);
-        return store;
-      },
+      resolve: (file, _args, context) => parentVectorStore(context, file.vector_store_id),
     }),
     status: t.field({
       type: VectorStoreFileStatus,

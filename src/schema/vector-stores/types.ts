@@ -1,7 +1,21 @@
+import type { Context } from '../../context.ts';
 import type { VectorStore } from '../../upstream/index.ts';
 import { builder, fromOptionalUnixSeconds, fromUnixSeconds, objectKind } from '../builder.ts';
 
 export const VectorStoreRef = builder.objectRef<VectorStore>('VectorStore');
+
+/** How every input names a store. */
+export const VECTOR_STORE_ID_INPUT = 'The store: a VectorStore global id or a raw vs_... id.';
+
+/**
+ * The store a file or a batch lives in. Usually already loaded by the query that reached the
+ * child; a store deleted meanwhile fails this field alone.
+ */
+export async function parentVectorStore(context: Context, vectorStoreId: string): Promise<VectorStore> {
+  const store = await context.loaders.vectorStore.load(vectorStoreId);
+  if (!store) throw new Error(`Vector store ${vectorStoreId} no longer exists.`);
+  return store;
+}
 
 export const VectorStoreStatus = builder.enumType('VectorStoreStatus', {
   description: 'Whether a vector store is ready for search.',
