@@ -162,7 +162,8 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         body: () => readJsonBody(req),
       });
     } catch (error) {
-      if (error instanceof UploadAbortedError) return;
+      // A client gone mid-body (an upload or a JSON body) is owed no answer, and is no fault of ours.
+      if (error instanceof UploadAbortedError || (req.destroyed && !req.complete)) return;
       reply = errorReply(toApiError(error));
     }
     const truncate = action.kind === 'stall' && action.stage === 'body';
