@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { processRequest } from 'graphql-upload-minimal';
+import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type OpenAI from 'openai';
 import {
@@ -25,6 +25,7 @@ import {
 } from './observability.ts';
 import { schema } from './schema/index.ts';
 import { createLoaders } from './schema/loaders.ts';
+import { parseUploadRequest } from './upload-request.ts';
 import {
   createOpenAIClient,
   defaultUpstreamPolicy,
@@ -113,6 +114,67 @@ function sendError(
     .end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
+/**
+ * Yoga's request parsers leave three client mistakes without a clear answer: `variables` or
+ * `extensions` that are not JSON in a GET or form-encoded request throw from JSON.parse and come
+ * out as a masked 500 "Unexpected error."; a content type no parser takes gets an empty 415; and
+ * invalid JSON bodies are answered with the parser's own error under `extensions.originalError`
+ * (security.md case 22: no original error in any response).
+ * Each becomes a 4xx whose message says what to fix.
+ */
+function clearRequestErrors(): Plugin {
+  return {
+    onRequestParse({ request, requestParser, setRequestParser }) {
+      if (!requestParser) {
+        // Other methods are refused with a 405 by yoga itself, after this hook.
+        if (request.method !== 'POST') return;
+        const type = request.headers.get('content-type') ?? 'none';
+        setRequestParser(() => {
+          throw new GraphQLError(
+            `Unsupported content type '${type.slice(0, 100)}': send application/json, or multipart/form-data for uploads.`,
+            { extensions: { code: 'UNSUPPORTED_MEDIA_TYPE', http: { status: 415 } } },
+          );
+        });
+        return;
+      }
+      setRequestParser(async (incoming) => {
+        try {
+          return await requestParser(incoming);
+        } catch (error) {
+          if (error instanceof SyntaxError) {
+            throw new GraphQLError('The `variables` or `extensions` parameter is not valid JSON.', {
+              extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+            });
+          }
+          // No internal error reaches a response, even the JSON parser's. Yoga chose a 400 because
+          // of it, and would answer 200 without it: the status is kept.
+          if (error instanceof GraphQLError && error.extensions.originalError !== undefined) {
+            const { originalError: _hidden, http: _http, ...extensions } = error.extensions;
+            throw new GraphQLError(error.message, { extensions: { ...extensions, http: { status: 400 } } });
+          }
+          throw error;
+        }
+      });
+    },
+  };
+}
+
+/**
+ * A response that goes out while its request's body is only partly read (a chunked body cut off at
+ * the size limit) also ends the connection. Node drains the body after the response only when
+ * nothing started reading it: the rest of a body whose reader stopped stayed on the wire, and the
+ * client's next request on that kept-alive connection failed with ECONNRESET. A body never read (a
+ * refusal before reading) is still drained by Node, and its connection kept.
+ */
+function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+  const writeHead = res.writeHead;
+  res.writeHead = function writeHeadClosing(this: ServerResponse, ...args: unknown[]) {
+    // Decided as the answer goes out: by then most bodies have been read to their end.
+    if (req.readableDidRead && !req.complete) this.shouldKeepAlive = false;
+    return (writeHead as (...rest: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof res.writeHead;
+}
+
 /** Builds the HTTP handler from its dependencies; the process entry (server.ts) only listens. */
 export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
@@ -175,6 +237,7 @@ export function createApp(options: AppOptions): App {
       // First, so every request gets its log line whatever a later plugin does.
       requestLog.plugin,
       ...(metrics ? [metrics.yogaPlugin] : []),
+      clearRequestErrors(),
       createLimitsPlugin(options.limits),
       ...(options.plugins ?? []),
     ],
@@ -258,7 +321,7 @@ export function createApp(options: AppOptions): App {
 
   async function handleMultipart(req: ServerContext['req'], res: ServerResponse): Promise<void> {
     try {
-      const operations = await processRequest(req, res, {
+      const operations = await parseUploadRequest(req, res, {
         // One byte over the limit is enough to know a file is too large; the resolver checks.
         maxFileSize: uploadLimits.maxFileBytes + 1,
         maxFiles: uploadLimits.maxFiles,
@@ -293,6 +356,7 @@ export function createApp(options: AppOptions): App {
       const requestId = requestIdFrom(req.headers['x-request-id']);
       arrivals.set(req, { requestId, started: performance.now() });
       res.setHeader('x-request-id', requestId);
+      closeIfBodyUnread(req, res);
       // Everything logged on this request's behalf, yoga's masked errors included, carries its id.
       withRequestId(requestId, () => dispatch(req, res));
     },

@@ -58,9 +58,14 @@ function upstreamParam(error: InstanceType<typeof OpenAI.APIError>): string | nu
 
 /**
  * The one mapping from whatever the SDK (or our own streaming upload) throws to an UpstreamError.
- * `deadline` tells a timeout from a client that went away, since the SDK reports both as aborts.
+ * `deadline` (the call's) tells a timeout from a cancelled request, since the SDK reports both as
+ * aborts; `request` (the operation's signal) tells its deadline from a client that went away.
  */
-export function toUpstreamError(error: unknown, deadline?: AbortSignal): UpstreamError {
+export function toUpstreamError(
+  error: unknown,
+  deadline?: AbortSignal,
+  request?: AbortSignal,
+): UpstreamError {
   if (error instanceof UpstreamError) return error;
   // Checked by the gateway itself while streaming: nothing reached OpenAI as a complete file.
   if (error instanceof FileTooLargeError) {
@@ -73,7 +78,14 @@ export function toUpstreamError(error: unknown, deadline?: AbortSignal): Upstrea
     return new UpstreamError('UPSTREAM_TIMEOUT', 'OpenAI did not answer in time.');
   }
   if (isAbort(error)) {
-    return new UpstreamError('REQUEST_CANCELLED', 'The request was cancelled before OpenAI answered.');
+    // The client that went away never reads this; the one whose operation ran out of time does,
+    // and should not be told it cancelled anything.
+    return new UpstreamError(
+      'REQUEST_CANCELLED',
+      isTimeout(request?.reason)
+        ? "The operation's deadline passed before OpenAI answered."
+        : 'The request was cancelled before OpenAI answered.',
+    );
   }
   if (error instanceof OpenAI.APIConnectionError) {
     return new UpstreamError('UPSTREAM_UNAVAILABLE', 'OpenAI could not be reached.');
@@ -120,4 +132,9 @@ function isAbort(error: unknown): boolean {
     error instanceof OpenAI.APIUserAbortError ||
     (error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError'))
   );
+}
+
+/** The reason an `AbortSignal.timeout()` (or a signal combining one) aborts with. */
+function isTimeout(reason: unknown): boolean {
+  return reason instanceof Error && reason.name === 'TimeoutError';
 }

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type OpenAI from 'openai';
+import { APIUserAbortError } from 'openai';
 import type { UpstreamPolicy } from './client.ts';
 import { toUpstreamError, type UpstreamError } from './errors.ts';
 import { type UploadTarget, uploadFileStream } from './file-upload.ts';
@@ -316,11 +317,12 @@ export class Upstream {
     const signals = [mode.cancellable ? this.requestSignal : undefined, deadline].filter(
       (candidate): candidate is AbortSignal => candidate !== undefined,
     );
-    const signal = signals.length > 1 ? AbortSignal.any(signals) : signals[0];
+    const link = linkSignals(signals);
+    const signal = link?.signal;
     const started = performance.now();
     this.inFlight++;
     try {
-      const result = await call({ signal, maxRetries });
+      const result = await untilAborted(call({ signal, maxRetries }), signal);
       this.onCall?.({
         operation,
         outcome: 'ok',
@@ -329,7 +331,7 @@ export class Upstream {
       });
       return result;
     } catch (error) {
-      const failure = toUpstreamError(error, deadline);
+      const failure = toUpstreamError(error, deadline, this.requestSignal);
       this.onCall?.({
         operation,
         outcome: failure.code,
@@ -338,6 +340,7 @@ export class Upstream {
       });
       throw failure;
     } finally {
+      link?.release();
       this.inFlight--;
       // Let the continuations of this call queue their keys before waiting loaders dispatch.
       if (this.inFlight === 0) setImmediate(() => this.wakeIdleWaiters());
@@ -348,6 +351,50 @@ export class Upstream {
     if (this.inFlight > 0) return;
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
+}
+
+/**
+ * Settles with the call, or rejects as soon as its signal aborts. The SDK sleeps between retries
+ * without watching the signal (openai 6.49 checks it only before the next attempt), so a deadline
+ * or a client that went away during a Retry-After or backoff wait would otherwise be noticed only
+ * once the wait is over: a 500 ms deadline ended after a 2 s Retry-After. The call left behind
+ * sends nothing more (the signal is checked before every attempt) and its late failure is dropped.
+ */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return pending;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new APIUserAbortError());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * A signal that aborts with the first of `sources` to abort, like `AbortSignal.any`, for the SDK,
+ * which adds an abort listener to the signal it is given and never removes it. On Node 20 a
+ * signal from `AbortSignal.any` or `AbortSignal.timeout` that has an abort listener is held by
+ * Node itself until that listener is removed (a timeout's, until it fires): with `AbortSignal.any`
+ * here, every upstream call leaked its signal and the SDK's AbortController with what they hold
+ * (about 2.7 KB a call, without bound; see BENCHMARKS.md, soak). A plain controller's signal has no
+ * such hold, and `release` takes this link's own listeners off the sources when the call is over.
+ */
+function linkSignals(sources: readonly AbortSignal[]): { signal: AbortSignal; release(): void } | undefined {
+  if (sources.length === 0) return undefined;
+  const controller = new AbortController();
+  const aborted = sources.find((source) => source.aborted);
+  if (aborted) {
+    controller.abort(aborted.reason);
+    return { signal: controller.signal, release() {} };
+  }
+  const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+  for (const source of sources) source.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      for (const source of sources) source.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** OpenAI's request id of a result: the SDK hides it on objects, `page()` keeps it on pages. */

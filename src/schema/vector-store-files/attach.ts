@@ -194,9 +194,12 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
           const batches = await context.loaders.fileBatch.loadMany(
             payload.batches.map((batch) => encodeNestedId(batch.vector_store_id, batch.id)),
           );
-          return batches.filter((batch): batch is FileBatch => {
-            if (batch instanceof Error) throw batch;
-            return batch !== null;
+          // A batch that cannot be read again is given as OpenAI answered its creation. The list
+          // is non-null: one failed re-read took the whole answer with it, `failures` included,
+          // after the files were attached, and a client would then send them again.
+          return batches.flatMap((batch, index): FileBatch[] => {
+            if (batch instanceof Error) return payload.batches[index] ? [payload.batches[index]] : [];
+            return batch === null ? [] : [batch];
           });
         },
       }),

@@ -1,0 +1,189 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FaultRule } from '../../src/emulator/index.ts';
+import { uploadWithFormData } from '../mutations/multipart.ts';
+import { seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
+import { type GraphQLBody, malformation, send, watchProcess } from './support.ts';
+
+/**
+ * An upstream that stops answering: headers never come, or the body stops half-way. Every
+ * operation must end by its deadline with an error that says so, never hang on OpenAI.
+ */
+const CALL_TIMEOUT_MS = 500;
+/** Scheduling and the emulator's own work, on a busy 2-core CI machine. */
+const MARGIN_MS = 400;
+
+const STORE_ROUTE = 'GET /v1/vector_stores/{vector_store_id}';
+
+let gateway: TestGateway;
+let watch: ReturnType<typeof watchProcess>;
+afterEach(async () => {
+  watch.stop();
+  expect(watch.problems).toEqual([]);
+  await gateway.close();
+});
+
+async function timed(query: string, variables: Record<string, unknown> = {}) {
+  const started = performance.now();
+  const response = await send(gateway.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const elapsedMs = performance.now() - started;
+  expect(malformation(response)).toBeNull();
+  expect(response.status).toBe(200);
+  return { body: response.json as GraphQLBody, elapsedMs };
+}
+
+async function start(
+  policy: { readRetries: number; maxRetryAfterSeconds?: number },
+  routes: Record<string, FaultRule>,
+) {
+  watch = watchProcess();
+  gateway = await startGateway({ app: { policy: { callTimeoutMs: CALL_TIMEOUT_MS, ...policy } } });
+  const seeded = await seedStore(gateway.openai, { name: 'stalled', files: 2 });
+  gateway.emulator.setFaults({ routes });
+  gateway.resetUpstreamCalls();
+  return seeded;
+}
+
+describe('upstream stalls end at the per-call deadline', () => {
+  for (const stall of ['headers', 'body'] as const) {
+    for (const readRetries of [0, 2]) {
+      it(`a read whose ${stall === 'headers' ? 'headers never come' : 'body stops midway'} (${readRetries} retries) fails with UPSTREAM_TIMEOUT at the deadline, and its sibling keeps its data`, async () => {
+        const { storeId } = await start({ readRetries }, { [STORE_ROUTE]: { stall } });
+
+        const { body, elapsedMs } = await timed(
+          'query ($id: ID!) { vectorStore(id: $id) { name } files(first: 5) { nodes { filename } } }',
+          { id: storeId },
+        );
+
+        console.log(
+          `upstream stalls: stall ${stall}, ${readRetries} retries: answered in ${elapsedMs.toFixed(0)} ms (deadline ${CALL_TIMEOUT_MS} ms), ` +
+            `${gateway.emulator.stats().byRoute[STORE_ROUTE]} attempt(s)`,
+        );
+        expect(body.errors).toEqual([
+          expect.objectContaining({
+            path: ['vectorStore'],
+            message: 'OpenAI did not answer in time.',
+            extensions: expect.objectContaining({ code: 'UPSTREAM_TIMEOUT' }),
+          }),
+        ]);
+        expect(body.data?.vectorStore).toBeNull();
+        expect((body.data?.files as { nodes: unknown[] } | undefined)?.nodes).toHaveLength(2);
+        expect(elapsedMs).toBeGreaterThanOrEqual(CALL_TIMEOUT_MS - 10);
+        expect(elapsedMs).toBeLessThan(CALL_TIMEOUT_MS + MARGIN_MS);
+        // The deadline covers the retries: once it has passed, none is sent.
+        expect(gateway.emulator.stats().byRoute[STORE_ROUTE]).toBe(1);
+      });
+    }
+  }
+
+  it('a write that stalls is answered as an UpstreamError at the deadline, and is not sent again', async () => {
+    await start({ readRetries: 2 }, { 'POST /v1/vector_stores': { stall: 'headers' } });
+
+    const { body, elapsedMs } = await timed(
+      `mutation { createVectorStore(input: { name: "never answered" }) {
+        __typename ... on UpstreamError { code message } } }`,
+    );
+
+    console.log(`upstream stalls: stalled write answered in ${elapsedMs.toFixed(0)} ms`);
+    expect(body.data?.createVectorStore).toEqual({
+      __typename: 'UpstreamError',
+      code: 'UPSTREAM_TIMEOUT',
+      message: 'OpenAI did not answer in time.',
+    });
+    expect(elapsedMs).toBeLessThan(CALL_TIMEOUT_MS + MARGIN_MS);
+    expect(gateway.emulator.stats().byRoute['POST /v1/vector_stores']).toBe(1);
+  });
+
+  it('an upload whose upstream never answers fails that file with UPSTREAM_TIMEOUT, and stores nothing', async () => {
+    const { storeId } = await start({ readRetries: 0 }, { 'POST /v1/files': { stall: 'headers' } });
+
+    const started = performance.now();
+    const result = await uploadWithFormData(gateway, { vectorStoreId: storeId }, [
+      { name: 'stalled.txt', content: 'these bytes are never answered' },
+    ]);
+    const elapsedMs = performance.now() - started;
+
+    console.log(`upstream stalls: stalled upload answered in ${elapsedMs.toFixed(0)} ms`);
+    expect(result.data?.uploadFiles.failures).toEqual([
+      expect.objectContaining({ filename: 'stalled.txt', stage: 'UPLOAD', code: 'UPSTREAM_TIMEOUT' }),
+    ]);
+    // Uploads bypass the SDK: undici's headers timeout stops them, and it runs on undici's coarse
+    // timers, which fire up to a second late.
+    expect(elapsedMs).toBeLessThan(CALL_TIMEOUT_MS + 1_000 + MARGIN_MS);
+    expect(gateway.emulator.inspect().files).toBe(2);
+  });
+
+  it('a read waiting out a Retry-After longer than its deadline ends at the deadline', async () => {
+    // The SDK sleeps between retries without watching the deadline; the gateway must not.
+    const { storeId } = await start(
+      { readRetries: 2, maxRetryAfterSeconds: 5 },
+      { [STORE_ROUTE]: { rateLimitRate: 1, retryAfterSeconds: 2 } },
+    );
+
+    const { body, elapsedMs } = await timed('query ($id: ID!) { vectorStore(id: $id) { name } }', {
+      id: storeId,
+    });
+
+    console.log(
+      `upstream stalls: 2 s Retry-After against a ${CALL_TIMEOUT_MS} ms deadline: answered in ${elapsedMs.toFixed(0)} ms`,
+    );
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_TIMEOUT');
+    expect(elapsedMs).toBeLessThan(CALL_TIMEOUT_MS + MARGIN_MS);
+    // Nor does the retry the SDK was sleeping towards go out afterwards.
+    await new Promise((resolve) => setTimeout(resolve, 2_200));
+    expect(gateway.emulator.stats().byRoute[STORE_ROUTE]).toBe(1);
+  });
+});
+
+describe('the operation deadline', () => {
+  it('ends an operation whose calls each beat the per-call deadline but not, together, the operation deadline', async () => {
+    const OPERATION_TIMEOUT_MS = 700;
+    watch = watchProcess();
+    gateway = await startGateway({
+      app: {
+        operationTimeoutMs: OPERATION_TIMEOUT_MS,
+        policy: { callTimeoutMs: CALL_TIMEOUT_MS, readRetries: 0 },
+      },
+    });
+    const { storeId } = await seedStore(gateway.openai, { name: 'slow', files: 2 });
+    // 300 ms a call, each well within its 500 ms; but the store, its files, then their details
+    // come one after another: 900 ms in all.
+    gateway.emulator.setFaults({ latencyMs: 300 });
+
+    const { body, elapsedMs } = await timed(
+      'query ($id: ID!) { vectorStore(id: $id) { name files(first: 5) { nodes { status file { filename } } } } }',
+      { id: storeId },
+    );
+
+    console.log(
+      `upstream stalls: 3 sequential calls of 300 ms under a ${OPERATION_TIMEOUT_MS} ms operation deadline: answered in ${elapsedMs.toFixed(0)} ms`,
+    );
+    expect(elapsedMs).toBeGreaterThanOrEqual(OPERATION_TIMEOUT_MS - 10);
+    expect(elapsedMs).toBeLessThan(OPERATION_TIMEOUT_MS + MARGIN_MS);
+    // What arrived in time is kept; what did not says why.
+    const store = body.data?.vectorStore as {
+      name: string;
+      files: { nodes: Array<{ status: string; file: unknown }> };
+    };
+    expect(store.name).toBe('slow');
+    expect(store.files.nodes.map((node) => [node.status, node.file])).toEqual([
+      ['COMPLETED', null],
+      ['COMPLETED', null],
+    ]);
+    expect(body.errors?.map((error) => [error.path, error.extensions?.code, error.message])).toEqual([
+      [
+        ['vectorStore', 'files', 'nodes', 0, 'file'],
+        'REQUEST_CANCELLED',
+        "The operation's deadline passed before OpenAI answered.",
+      ],
+      [
+        ['vectorStore', 'files', 'nodes', 1, 'file'],
+        'REQUEST_CANCELLED',
+        "The operation's deadline passed before OpenAI answered.",
+      ],
+    ]);
+  });
+});
