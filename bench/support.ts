@@ -1,75 +1,382 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { type AppOptions, createApp } from '../src/app.ts';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
 
+/** One section of BENCHMARKS.md. */
 export interface ScenarioResult {
+  /** The section heading. */
   scenario: string;
-  /** Rows of the BENCHMARKS.md table: what was measured, the figure, and how. */
-  rows: Array<{ measure: string; value: string; method: string }>;
+  /** Bullet lines above the table: the setup and how each figure was measured. */
+  setup: string[];
+  table: { columns: string[]; rows: string[][] };
+  /** The figures the closing summary quotes, with their targets where the issue sets one. */
+  headlines: Headline[];
 }
+
+export interface Headline {
+  measure: string;
+  value: string;
+  target?: string;
+  met?: boolean;
+}
+
+export const MiB = 1024 * 1024;
+const ROOT = new URL('..', import.meta.url);
 
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-export async function listenGateway(options: AppOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const server: Server = createServer(createApp(options).handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+export function median(values: readonly number[]): number {
+  return percentile(values, 50);
 }
 
-export async function postGraphQL(url: string, query: string): Promise<{ errors?: unknown[] }> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
-  });
-  return (await response.json()) as { errors?: unknown[] };
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Logs and other files of one bench run, removed when it ends. */
+let workDir: string | undefined;
+export function benchDir(): string {
+  workDir ??= mkdtempSync(join(tmpdir(), 'vsg-bench-'));
+  return workDir;
+}
+export function removeBenchDir(): void {
+  if (workDir) rmSync(workDir, { recursive: true, force: true });
+  workDir = undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+// ---------------------------------------------------------------------------------------------
+
+/** Memory of another process as the kernel counts it: current and peak resident set, in bytes. */
+export function processMemory(pid: number): { rss: number; peakRss: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
+  return { rss: kib('VmRSS') * 1024, peakRss: kib('VmHWM') * 1024 };
+}
+
+/** User + system CPU time of another process so far, in seconds. */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU time all cores of the machine spent busy so far (steal included), from /proc/stat. */
+function machineBusySeconds(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
+/** CPU time of this process, its children that ended, and its children still running. */
+function benchCpuSeconds(): number {
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  let seconds = (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+  for (const child of running) {
+    try {
+      if (child.pid !== undefined) seconds += processCpuSeconds(child.pid);
+    } catch {
+      // Ended between the two reads: now in the ended children's share.
+    }
+  }
+  return seconds;
 }
 
 /**
- * The emulator in a child process, so the files it keeps in memory are not counted in this
- * process's memory figures.
+ * Measures how busy the rest of the machine was meanwhile: CPU time spent by processes other than
+ * the bench and its children, a gauge of how much noise a figure carries.
+ */
+export function startNoiseMeter(): () => { otherCpuSeconds: number; seconds: number } {
+  const started = performance.now();
+  const machine = machineBusySeconds();
+  const own = benchCpuSeconds();
+  return () => ({
+    otherCpuSeconds: Math.max(0, machineBusySeconds() - machine - (benchCpuSeconds() - own)),
+    seconds: (performance.now() - started) / 1000,
+  });
+}
+
+/**
+ * Restarts the kernel's peak-RSS counter (VmHWM) of a process, so the next `peakRss` is the peak
+ * since now, without sampling. Linux 4.0+; false where it is refused.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every child still running, killed if the bench itself dies, so none is left behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export interface ChildServer {
+  url: string;
+  pid: number;
+  /** Where the child's stdout (its logs) goes. */
+  logFile: string;
+  /** The child's own `process.memoryUsage()` after a full GC (through bench/gateway-probe.ts). */
+  heapAfterGc(): Promise<NodeJS.MemoryUsage>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a TypeScript entry in its own Node process, its stdout in a log file, and waits for the
+ * line that names its URL. `probe` preloads bench/gateway-probe.ts (IPC answers for memory).
+ */
+export async function startChild(options: {
+  name: string;
+  entry: string;
+  env: Record<string, string>;
+  urlPattern: RegExp;
+  probe?: boolean;
+  inheritEnv?: boolean;
+  /** More Node flags, e.g. `--cpu-prof` (which NODE_OPTIONS does not take). */
+  nodeArgs?: string[];
+}): Promise<ChildServer> {
+  const logFile = join(benchDir(), `${options.name}.log`);
+  const out = openSync(logFile, 'w');
+  const args = [
+    ...(options.nodeArgs ?? []),
+    ...(options.probe ? ['--expose-gc'] : []),
+    '--import',
+    'tsx',
+    ...(options.probe ? ['--import', './bench/gateway-probe.ts'] : []),
+    options.entry,
+  ];
+  // The gateway gets only what it is given: an OPENAI_API_KEY or GATEWAY_CONFIG in the caller's
+  // shell must not change what is measured.
+  const base: NodeJS.ProcessEnv = options.inheritEnv
+    ? process.env
+    : { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...base, ...options.env },
+    stdio: ['ignore', out, 'inherit', ...(options.probe ? (['ipc'] as const) : [])],
+  });
+  const exited = once(child, 'exit');
+  running.add(child);
+  void exited.then(() => running.delete(child));
+  let url: string | undefined;
+  for (let waited = 0; url === undefined; waited += 50) {
+    if (child.exitCode !== null || waited > 30_000) {
+      child.kill('SIGKILL');
+      throw new Error(`${options.name} did not start: ${readFileSync(logFile, 'utf8').slice(0, 2000)}`);
+    }
+    await sleep(50);
+    url = options.urlPattern.exec(readFileSync(logFile, 'utf8'))?.[1];
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error(`${options.name} has no pid`);
+  return {
+    url,
+    pid,
+    logFile,
+    async heapAfterGc() {
+      if (!child.send) throw new Error(`${options.name} was started without the probe`);
+      const answer = once(child, 'message') as Promise<[{ memory: NodeJS.MemoryUsage }]>;
+      child.send('memory');
+      return (await answer)[0].memory;
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export interface EmulatorProcess extends ChildServer {
+  /** `http://127.0.0.1:PORT/v1`, for the SDK. */
+  baseURL: string;
+  setFaults(faults: Record<string, unknown>): Promise<void>;
+  /** Requests the emulator has served on /v1 since it started (the control plane is not counted). */
+  requestCount(): Promise<number>;
+}
+
+/**
+ * The emulator in a child process, so neither its CPU nor the files it keeps in memory count
+ * against the gateway or the load generator.
  */
 export async function startEmulatorProcess(options: {
   apiKey: string;
-  maxStoredBytes: number;
-}): Promise<{ baseURL: string; close(): Promise<void> }> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/emulator/main.ts'], {
-    cwd: new URL('..', import.meta.url),
+  maxStoredBytes?: number;
+  processingDelayMs?: number;
+}): Promise<EmulatorProcess> {
+  const child = await startChild({
+    name: 'emulator',
+    entry: 'src/emulator/main.ts',
     env: {
-      ...process.env,
       EMULATOR_PORT: '0',
       EMULATOR_API_KEYS: options.apiKey,
-      EMULATOR_MAX_STORED_BYTES: String(options.maxStoredBytes),
+      EMULATOR_MAX_STORED_BYTES: String(options.maxStoredBytes ?? 1024 ** 3),
+      EMULATOR_PROCESSING_DELAY_MS: String(options.processingDelayMs ?? 0),
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    urlPattern: /listening at (\S+)/,
   });
-  const close = async () => {
-    if (child.exitCode !== null) return;
-    child.kill('SIGTERM');
-    await once(child, 'exit');
+  const control = new URL('/__emulator/', child.url);
+  return {
+    ...child,
+    baseURL: child.url,
+    async setFaults(faults) {
+      const response = await fetch(new URL('faults', control), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
+      if (!response.ok) throw new Error(`emulator refused faults: ${await response.text()}`);
+    },
+    async requestCount() {
+      const response = await fetch(new URL('stats', control));
+      return ((await response.json()) as { total: number }).total;
+    },
   };
-  const stdout = child.stdout;
-  if (!stdout) throw new Error('emulator child has no stdout');
-  let output = '';
-  for await (const chunk of stdout) {
-    output += String(chunk);
-    const match = /listening at (\S+)/.exec(output);
-    if (match?.[1]) {
-      // Keep draining so a chatty child never blocks on a full pipe.
-      stdout.resume();
-      return { baseURL: match[1], close };
-    }
-  }
-  throw new Error(`emulator exited before listening: ${output}`);
 }
+
+/**
+ * The gateway as it is deployed: `src/server.ts` in its own process, configured only by the
+ * environment (OPENAI_API_KEY and OPENAI_BASE_URL point it at the emulator, so it starts no
+ * embedded emulator and seeds no demo data), logging at its default level (info, one JSON line per
+ * request) into a file. `entry` swaps in another entry (the dashboard's loaders-off gateway).
+ */
+export async function startGatewayProcess(options: {
+  name: string;
+  upstream: { baseURL: string; apiKey: string };
+  env?: Record<string, string>;
+  entry?: string;
+  nodeArgs?: string[];
+}): Promise<ChildServer> {
+  return startChild({
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    name: options.name,
+    entry: options.entry ?? 'src/server.ts',
+    env: {
+      OPENAI_API_KEY: options.upstream.apiKey,
+      OPENAI_BASE_URL: options.upstream.baseURL,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ...options.env,
+    },
+    urlPattern: /GraphQL endpoint and GraphiQL: (\S+)/,
+    probe: true,
+  });
+}
+
+export async function postGraphQL(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<{ data?: unknown; errors?: unknown[] }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as { data?: unknown; errors?: unknown[] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generation
+// ---------------------------------------------------------------------------------------------
+
+export interface LoadResult {
+  /** Responses per second over the measured window. */
+  requestsPerSecond: number;
+  responses: number;
+  /** Every 2xx response's own latency (ms), for pooling several runs. */
+  latencies: number[];
+  /** Exact percentiles of the 2xx responses' latencies (ms), from every response's own timing. */
+  p50: number;
+  p99: number;
+  /** Connection errors and timeouts, non-2xx answers, and 2xx answers `verify` refused. */
+  errors: number;
+  non2xx: number;
+  mismatches: number;
+  durationSeconds: number;
+}
+
+/**
+ * One autocannon run. Latencies are taken from autocannon's per-response event (sub-millisecond
+ * timings), since its own histogram rounds to whole milliseconds. A warm-up run, not counted, goes
+ * first when `warmupSeconds` is set.
+ */
+export async function load(options: {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  warmupSeconds?: number;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: string;
+  requests?: autocannon.Request[];
+  /** Fixed total rate (requests/s across all connections), else as fast as answers come. */
+  overallRate?: number;
+  verify?: (body: string) => boolean;
+  onSecond?: (elapsedSeconds: number) => void;
+}): Promise<LoadResult> {
+  const verify = options.verify;
+  const base: autocannon.Options = {
+    url: options.url,
+    connections: options.connections,
+    method: options.method ?? 'GET',
+    headers: options.headers ?? {},
+    timeout: 30,
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    ...(options.requests ? { requests: options.requests } : {}),
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+    ...(verify ? { verifyBody: (body: string | Buffer | undefined) => verify(String(body ?? '')) } : {}),
+  };
+  if (options.warmupSeconds) await run({ ...base, duration: options.warmupSeconds });
+  const latencies: number[] = [];
+  const started = performance.now();
+  const ticker = options.onSecond
+    ? setInterval(() => options.onSecond?.((performance.now() - started) / 1000), 1000)
+    : undefined;
+  const result = await run({ ...base, duration: options.durationSeconds }, (instance) => {
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode >= 200 && statusCode < 300) latencies.push(responseTime);
+    });
+  });
+  if (ticker) clearInterval(ticker);
+  const seconds = result.duration;
+  return {
+    requestsPerSecond: (result.requests.total ?? latencies.length) / seconds,
+    responses: result.requests.total,
+    latencies,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    errors: result.errors + result.non2xx + result.mismatches,
+    non2xx: result.non2xx,
+    mismatches: result.mismatches,
+    durationSeconds: seconds,
+  };
+}
+
+function run(
+  options: autocannon.Options,
+  watch?: (instance: autocannon.Instance) => void,
+): Promise<autocannon.Result> {
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(options, (error, result) => (error ? reject(error) : resolve(result)));
+    watch?.(instance);
+  });
+}
+
+export const ms = (value: number) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} ms`;
+export const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;

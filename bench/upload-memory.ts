@@ -14,7 +14,7 @@
 import { Readable } from 'node:stream';
 import OpenAI, { toStreamingFile } from 'openai';
 import { uploadFileStream } from '../src/upstream/file-upload.ts';
-import { startEmulatorProcess } from './support.ts';
+import { removeBenchDir, startEmulatorProcess } from './support.ts';
 
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -115,6 +115,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await emulator.close();
+    removeBenchDir();
   }
 }
 
