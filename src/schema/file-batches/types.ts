@@ -1,9 +1,8 @@
 import type { FileBatch } from '../../upstream/index.ts';
 import { builder, fromUnixSeconds, objectKind, SortOrder } from '../builder.ts';
-import { resolveCursorConnection } from '../connections.ts';
 import { encodeNestedId, parseFileBatchRef } from '../ids.ts';
 import {
-  countFor,
+  resolveFileList,
   VectorStoreFileConnection,
   VectorStoreFileRef,
   VectorStoreFileStatus,
@@ -60,16 +59,11 @@ builder.node(FileBatchRef, {
           order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by attach time.' }),
           filter: t.arg({ type: VectorStoreFileStatus, description: 'Only files in this processing state.' }),
         },
-        resolve: async (batch, args, context) => {
-          const filter = args.filter ?? undefined;
-          // Batch listings may carry reduced objects, so they do not prime the file loader.
-          const connection = await resolveCursorConnection(args, args.order ?? 'desc', {
-            supportsBefore: true,
-            fetch: (page) =>
-              context.upstream.listFileBatchFiles(batch.vector_store_id, batch.id, { ...page, filter }),
-          });
-          return { ...connection, totalCount: countFor(batch.file_counts, filter) };
-        },
+        // Batch listings may carry reduced objects, so they do not prime the file loader.
+        resolve: (batch, args, context) =>
+          resolveFileList(args, batch.file_counts, {
+            fetch: (page) => context.upstream.listFileBatchFiles(batch.vector_store_id, batch.id, page),
+          }),
       },
       VectorStoreFileConnection,
     ),

@@ -1,7 +1,13 @@
 import type DataLoader from 'dataloader';
-import type { VectorStoreFileStatus as UpstreamFileStatus, VectorStoreFile } from '../../upstream/index.ts';
+import type {
+  Page,
+  PageParams,
+  VectorStoreFileStatus as UpstreamFileStatus,
+  SortOrder as UpstreamSortOrder,
+  VectorStoreFile,
+} from '../../upstream/index.ts';
 import { builder, fromUnixSeconds, objectKind, SortOrder } from '../builder.ts';
-import { resolveCursorConnection } from '../connections.ts';
+import { type ConnectionArgs, resolveCursorConnection } from '../connections.ts';
 import { FileRef } from '../files/types.ts';
 import { encodeNestedId, parseVectorStoreFileRef } from '../ids.ts';
 import { type FileCountsShape, parentVectorStore, VectorStoreRef } from '../vector-stores/types.ts';
@@ -104,8 +110,25 @@ export function primeVectorStoreFiles(loader: DataLoader<string, VectorStoreFile
   };
 }
 
-export function countFor(counts: FileCountsShape, filter: UpstreamFileStatus | null | undefined): number {
-  return filter ? counts[filter] : counts.total;
+/**
+ * A store's or a batch's file list, one upstream page of it, with the exact count of the whole
+ * (filtered) list from the owner's file counts.
+ */
+export async function resolveFileList(
+  args: ConnectionArgs & { order?: UpstreamSortOrder | null; filter?: UpstreamFileStatus | null },
+  counts: FileCountsShape,
+  source: {
+    fetch(page: PageParams & { filter?: UpstreamFileStatus | undefined }): Promise<Page<VectorStoreFile>>;
+    prime?(files: readonly VectorStoreFile[]): void;
+  },
+) {
+  const filter = args.filter ?? undefined;
+  const connection = await resolveCursorConnection(args, args.order ?? 'desc', {
+    supportsBefore: true,
+    fetch: (page) => source.fetch({ ...page, filter }),
+    ...(source.prime ? { prime: source.prime } : {}),
+  });
+  return { ...connection, totalCount: filter ? counts[filter] : counts.total };
 }
 
 builder.objectFields(VectorStoreRef, (t) => ({
@@ -117,15 +140,11 @@ builder.objectFields(VectorStoreRef, (t) => ({
         order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by attach time.' }),
         filter: t.arg({ type: VectorStoreFileStatus, description: 'Only files in this processing state.' }),
       },
-      resolve: async (store, args, context) => {
-        const filter = args.filter ?? undefined;
-        const connection = await resolveCursorConnection(args, args.order ?? 'desc', {
-          supportsBefore: true,
-          fetch: (page) => context.upstream.listVectorStoreFiles(store.id, { ...page, filter }),
+      resolve: (store, args, context) =>
+        resolveFileList(args, store.file_counts, {
+          fetch: (page) => context.upstream.listVectorStoreFiles(store.id, page),
           prime: primeVectorStoreFiles(context.loaders.vectorStoreFile),
-        });
-        return { ...connection, totalCount: countFor(store.file_counts, filter) };
-      },
+        }),
     },
     VectorStoreFileConnection,
   ),
