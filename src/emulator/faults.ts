@@ -24,6 +24,11 @@ export interface FaultConfig extends FaultRule {
   seed?: number;
   /** Keyed like stats: "POST /v1/files". A route rule's fields override the global ones. */
   routes?: Record<string, FaultRule>;
+  /**
+   * Keyed by method and concrete path: "GET /v1/vector_stores/vs_abc/files", to fail one object's
+   * calls while its siblings' go through. Its fields override the route's and the global ones.
+   */
+  paths?: Record<string, FaultRule>;
 }
 
 export type FaultAction =
@@ -68,9 +73,14 @@ export class FaultInjector {
     return this.config;
   }
 
-  decide(routeKey: string): FaultDecision {
+  /** `pathKey` is the method and the concrete path: "GET /v1/vector_stores/vs_abc". */
+  decide(routeKey: string, pathKey = ''): FaultDecision {
     if (!this.config) return { delayMs: 0, action: { kind: 'none' } };
-    const rule: FaultRule = { ...this.config, ...this.config.routes?.[routeKey] };
+    const rule: FaultRule = {
+      ...this.config,
+      ...this.config.routes?.[routeKey],
+      ...this.config.paths?.[pathKey],
+    };
     const chance = (rate: number | undefined): boolean =>
       rate !== undefined && rate > 0 && this.random() < rate;
 
@@ -135,7 +145,7 @@ function parseRule(raw: JsonObject, path: string): FaultRule {
 export function parseFaultConfig(raw: unknown, routeKeys: readonly string[]): FaultConfig | null {
   if (raw === null || raw === undefined) return null;
   if (!isObject(raw)) throw badRequest('The fault configuration must be a JSON object or null.');
-  const { seed, routes, ...global } = raw;
+  const { seed, routes, paths, ...global } = raw;
   const config: FaultConfig = parseRule(global, '');
   if (seed !== undefined) {
     if (typeof seed !== 'number' || !Number.isInteger(seed))
@@ -151,6 +161,17 @@ export function parseFaultConfig(raw: unknown, routeKeys: readonly string[]): Fa
       }
       if (!isObject(rule)) throw badRequest(`'routes.${key}' must be an object.`, `routes.${key}`);
       config.routes[key] = parseRule(rule, `routes.${key}.`);
+    }
+  }
+  if (paths !== undefined) {
+    if (!isObject(paths)) throw badRequest("'paths' must be an object keyed by method and path.", 'paths');
+    config.paths = {};
+    for (const [key, rule] of Object.entries(paths)) {
+      if (!/^(GET|POST|DELETE) \/v1\/\S+$/.test(key)) {
+        throw badRequest(`'paths.${key}' must be a method and a /v1 path, e.g. 'GET /v1/files'.`, `paths.${key}`);
+      }
+      if (!isObject(rule)) throw badRequest(`'paths.${key}' must be an object.`, `paths.${key}`);
+      config.paths[key] = parseRule(rule, `paths.${key}.`);
     }
   }
   return config;

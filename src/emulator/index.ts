@@ -134,7 +134,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     const routeKey = match ? match.route.key : `${method} ${UNMATCHED_ROUTE}`;
     record(method, routeKey, url.pathname, res);
 
-    const { delayMs, action } = faults.decide(routeKey);
+    const { delayMs, action } = faults.decide(routeKey, `${method} ${url.pathname}`);
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: shutdown.signal });
     if (action.kind === 'reset') {
       req.socket.destroy();

@@ -1,6 +1,6 @@
 /**
  * Contract tests: every endpoint's success and error responses validate against the OpenAPI subset
- * in ../shared/openai. Where the real API deviates from the spec (upstream.md 1.8), the deviation is
+ * in vendor/openai. Where the real API deviates from the spec (upstream.md 1.8), the deviation is
  * asserted explicitly and only that field is normalised before validation.
  */
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ type JsonContent = { 'application/json': { schema: { $ref?: string; type?: strin
 type Json = Record<string, unknown>;
 
 const spec = JSON.parse(
-  readFileSync(new URL('../../../shared/openai/openapi.vector-stores.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../../vendor/openai/openapi.vector-stores.json', import.meta.url), 'utf8'),
 ) as OpenApi;
 
 const ajv = new Ajv2019({ strict: false, allErrors: true });

@@ -53,6 +53,16 @@ describe('faults', () => {
     expect((await client.vectorStores.list()).data).toEqual([]);
   });
 
+  it('fails one object through a path rule while its siblings on the same route go through', async () => {
+    const { emulator, client, api } = await startEmulator();
+    const [a, b] = [await client.vectorStores.create({ name: 'a' }), await client.vectorStores.create({})];
+    emulator.setFaults({ paths: { [`GET /v1/vector_stores/${a.id}`]: { errorRate: 1, errorStatus: 503 } } });
+    await expect(client.vectorStores.retrieve(a.id)).rejects.toMatchObject({ status: 503 });
+    expect((await client.vectorStores.retrieve(b.id)).id).toBe(b.id);
+    const refused = await api('/__emulator/faults', { method: 'POST', json: { paths: { '/v1/files': {} } } });
+    expect(refused.status).toBe(400);
+  });
+
   it('is reproducible from the seed', async () => {
     const { emulator, api } = await startEmulator();
     const run = async (seed: number): Promise<number[]> => {

@@ -75,6 +75,35 @@ describe('the dashboard query', () => {
     });
   });
 
+  it("keeps every other store when one store's file page fails, and nulls only that page", async () => {
+    const storeIds: string[] = [];
+    for (let store = 0; store < 3; store++) {
+      storeIds.push((await seedStore(gateway.openai, { name: `store-${store}`, files: 2 })).storeId);
+      gateway.clock.advance(1000);
+    }
+    const failing = storeIds[1]!;
+    gateway.emulator.setFaults({
+      paths: { [`GET /v1/vector_stores/${failing}/files`]: { errorRate: 1, errorStatus: 503 } },
+    });
+
+    const result = await gateway.graphql<DashboardData>(DASHBOARD);
+
+    const stores = result.data!.vectorStores.edges.map((edge) => edge.node);
+    expect(stores.map((store) => store.name)).toEqual(['store-2', 'store-1', 'store-0']);
+    expect(stores[1]!.files).toBeNull();
+    for (const store of [stores[0]!, stores[2]!]) {
+      expect(store.files.edges.map(({ node }) => node.file.filename).sort()).toEqual([
+        `${store.name}-0.txt`,
+        `${store.name}-1.txt`,
+      ]);
+    }
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors![0]).toMatchObject({
+      path: ['vectorStores', 'edges', 1, 'node', 'files'],
+      extensions: { code: 'UPSTREAM_UNAVAILABLE', upstreamStatus: 503 },
+    });
+  });
+
   it('costs one call however often the same object is asked for in one request', async () => {
     const { storeId } = await seedStore(gateway.openai, { files: 2 });
     gateway.resetUpstreamCalls();

@@ -17,7 +17,7 @@ import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.ts';
 
 const contract = buildSchema(
-  readFileSync(new URL('../../../shared/design/contract.graphql', import.meta.url), 'utf8'),
+  readFileSync(new URL('./contract.graphql', import.meta.url), 'utf8'),
 );
 
 /** Types of the contract this part of the schema serves; mutations and subscriptions have their own. */

@@ -33,7 +33,8 @@ builder.node(FileBatchRef, {
     openaiId: t.exposeString('id', { description: 'The OpenAI batch id (vsfb_...).' }),
     vectorStore: t.field({
       type: VectorStoreRef,
-      description: 'The store the files were attached to.',
+      nullable: true,
+      description: 'The store the files were attached to; null when it could not be read.',
       resolve: (batch, _args, context) => parentVectorStore(context, batch.vector_store_id),
     }),
     status: t.field({
@@ -54,7 +55,8 @@ builder.node(FileBatchRef, {
     files: t.connection(
       {
         type: VectorStoreFileRef,
-        description: 'The files of this batch, newest first by default.',
+        nullable: true,
+        description: 'The files of this batch, newest first by default. Null when the page could not be read.',
         args: {
           order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by attach time.' }),
           filter: t.arg({ type: VectorStoreFileStatus, description: 'Only files in this processing state.' }),

@@ -27,6 +27,7 @@ builder.queryFields((t) => ({
   files: t.connection(
     {
       type: FileRef,
+      nullable: true,
       description:
         'The files of the project, newest first by default. OpenAI cannot page this list backwards from a cursor, so `last`/`before` read it in the opposite order.',
       args: {

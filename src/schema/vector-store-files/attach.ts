@@ -194,9 +194,8 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
           const batches = await context.loaders.fileBatch.loadMany(
             payload.batches.map((batch) => encodeNestedId(batch.vector_store_id, batch.id)),
           );
-          // A batch that cannot be read again is given as OpenAI answered its creation. The list
-          // is non-null: one failed re-read took the whole answer with it, `failures` included,
-          // after the files were attached, and a client would then send them again.
+          // A batch that cannot be read again is given as OpenAI answered its creation, so this
+          // list never fails after the files were attached.
           return batches.flatMap((batch, index): FileBatch[] => {
             if (batch instanceof Error) return payload.batches[index] ? [payload.batches[index]] : [];
             return batch === null ? [] : [batch];
@@ -205,7 +204,9 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
       }),
       files: t.field({
         type: [VectorStoreFileRef],
-        description: 'The files now attached, in input order, with their processing state.',
+        nullable: true,
+        description:
+          'The files now attached, in input order, with their processing state. Null when they could not be read again; `failures` still answers for each file.',
         resolve: (payload, _args, context) =>
           loadVectorStoreFiles(context, payload.vectorStoreId, payload.fileIds),
       }),

@@ -47,7 +47,8 @@ builder.node(VectorStoreFileRef, {
     openaiId: t.exposeString('id', { description: 'The id of the underlying file (file-...).' }),
     vectorStore: t.field({
       type: VectorStoreRef,
-      description: 'The store it is attached to.',
+      nullable: true,
+      description: 'The store it is attached to; null when it could not be read.',
       resolve: (file, _args, context) => parentVectorStore(context, file.vector_store_id),
     }),
     status: t.field({
@@ -135,7 +136,9 @@ builder.objectFields(VectorStoreRef, (t) => ({
   files: t.connection(
     {
       type: VectorStoreFileRef,
-      description: 'The files attached to this store, newest first by default.',
+      nullable: true,
+      description:
+        'The files attached to this store, newest first by default. Null when this page could not be read; other stores keep theirs.',
       args: {
         order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by attach time.' }),
         filter: t.arg({ type: VectorStoreFileStatus, description: 'Only files in this processing state.' }),

@@ -28,7 +28,9 @@ builder.queryFields((t) => ({
   vectorStores: t.connection(
     {
       type: VectorStoreRef,
-      description: 'The vector stores of the project, newest first by default.',
+      nullable: true,
+      description:
+        'The vector stores of the project, newest first by default. Null when OpenAI could not be read (the error says why).',
       args: {
         order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by creation time.' }),
       },

@@ -40,7 +40,9 @@ const VectorStoreSearchResult = builder.objectRef<SearchHit>('VectorStoreSearchR
 builder.objectField(VectorStoreRef, 'search', (t) =>
   t.field({
     type: [VectorStoreSearchResult],
-    description: 'Searches the chunks of this store for relevant text, best match first.',
+    nullable: true,
+    description:
+      'Searches the chunks of this store for relevant text, best match first. Null when the search failed (the error says why).',
     args: {
       query: t.arg.string({ required: true, description: 'What to look for.' }),
       maxResults: t.arg.int({ description: `How many results at most (1..${MAX_RESULTS}, default 10).` }),
