@@ -168,7 +168,10 @@ export function parseFaultConfig(raw: unknown, routeKeys: readonly string[]): Fa
     config.paths = {};
     for (const [key, rule] of Object.entries(paths)) {
       if (!/^(GET|POST|DELETE) \/v1\/\S+$/.test(key)) {
-        throw badRequest(`'paths.${key}' must be a method and a /v1 path, e.g. 'GET /v1/files'.`, `paths.${key}`);
+        throw badRequest(
+          `'paths.${key}' must be a method and a /v1 path, e.g. 'GET /v1/files'.`,
+          `paths.${key}`,
+        );
       }
       if (!isObject(rule)) throw badRequest(`'paths.${key}' must be an object.`, `paths.${key}`);
       config.paths[key] = parseRule(rule, `paths.${key}.`);

@@ -16,9 +16,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema/index.ts';
 
-const contract = buildSchema(
-  readFileSync(new URL('./contract.graphql', import.meta.url), 'utf8'),
-);
+const contract = buildSchema(readFileSync(new URL('./contract.graphql', import.meta.url), 'utf8'));
 
 /** Types of the contract this part of the schema serves; mutations and subscriptions have their own. */
 const READ_SIDE = (type: GraphQLNamedType) =>

@@ -56,7 +56,8 @@ builder.node(FileBatchRef, {
       {
         type: VectorStoreFileRef,
         nullable: true,
-        description: 'The files of this batch, newest first by default. Null when the page could not be read.',
+        description:
+          'The files of this batch, newest first by default. Null when the page could not be read.',
         args: {
           order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by attach time.' }),
           filter: t.arg({ type: VectorStoreFileStatus, description: 'Only files in this processing state.' }),
