@@ -1,5 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Test tiers. `unit` runs in-process (no socket, no child process: test/support/no-sockets.ts
+ * fails a test that tries); `integration` (`*.int.test.ts`) starts real servers on loopback and
+ * child processes. `npm test` runs both; heavier tiers get their own scripts and budgets.
+ */
+const INTEGRATION = 'test/**/*.int.test.ts';
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships both index.js and index.mjs without an exports map: Node hands
@@ -7,9 +14,23 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    pool: 'forks',
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [INTEGRATION],
+          setupFiles: ['test/support/no-sockets.ts'],
+          pool: 'threads',
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'integration', include: [INTEGRATION], pool: 'forks' },
+      },
+    ],
   },
 });

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach } from 'vitest';
 import { type Clock, createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+import { IN_PROCESS_ORIGIN, inProcessFetch } from '../support/in-process.ts';
 
 export interface Harness {
   emulator: Emulator;
@@ -9,6 +10,8 @@ export interface Harness {
   client: OpenAI;
   /** Raw fetch against the emulator with a bearer key, for what the SDK hides (headers, status). */
   api(path: string, init?: RequestInit & { json?: unknown }): Promise<Response>;
+  /** The transport the client uses, for another client on the same emulator. */
+  fetch: typeof globalThis.fetch;
 }
 
 const open: Emulator[] = [];
@@ -17,12 +20,29 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((emulator) => emulator.close()));
 });
 
-/** A fresh emulator on an ephemeral port, closed after the test. */
+/** A fresh emulator served in-process (no socket), closed after the test. */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Harness> {
   const emulator = createEmulator(options);
   open.push(emulator);
-  const { baseURL, origin } = await emulator.listen({ port: 0 });
-  const client = new OpenAI({ apiKey: options.apiKeys?.[0] ?? 'test-key', baseURL, maxRetries: 0 });
+  return harness(emulator, IN_PROCESS_ORIGIN, options, inProcessFetch(emulator.handle));
+}
+
+/** A fresh emulator on an ephemeral loopback port, for what needs a real socket (resets, stalls). */
+export async function listenEmulator(options: EmulatorOptions = {}): Promise<Harness> {
+  const emulator = createEmulator(options);
+  open.push(emulator);
+  const { origin } = await emulator.listen({ port: 0 });
+  return harness(emulator, origin, options, globalThis.fetch);
+}
+
+function harness(
+  emulator: Emulator,
+  origin: string,
+  options: EmulatorOptions,
+  fetch: typeof globalThis.fetch,
+): Harness {
+  const baseURL = `${origin}/v1`;
+  const client = new OpenAI({ apiKey: options.apiKeys?.[0] ?? 'test-key', baseURL, maxRetries: 0, fetch });
   const api = (path: string, init: RequestInit & { json?: unknown } = {}): Promise<Response> => {
     const headers = new Headers(init.headers);
     if (!headers.has('authorization'))
@@ -35,7 +55,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Harn
     const url = path.startsWith('/__emulator') ? `${origin}${path}` : `${baseURL}${path}`;
     return fetch(url, { ...init, headers, body });
   };
-  return { emulator, baseURL, origin, client, api };
+  return { emulator, baseURL, origin, client, api, fetch };
 }
 
 /** A clock tests move by hand. */

@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { IN_PROCESS_ORIGIN, inProcessFetch } from '../support/in-process.ts';
 import { FakeClock } from './helpers.ts';
 
 interface Page {
@@ -16,7 +17,8 @@ interface Page {
 
 const COUNT = 250;
 let emulator: Emulator;
-let baseURL: string;
+const baseURL = `${IN_PROCESS_ORIGIN}/v1`;
+let fetch: typeof globalThis.fetch;
 const storeIds: string[] = [];
 const fileIds: string[] = [];
 let tiedStoreId: string;
@@ -51,7 +53,7 @@ const createdAt = new Map<string, number>();
 beforeAll(async () => {
   const clock = new FakeClock();
   emulator = createEmulator({ clock });
-  ({ baseURL } = await emulator.listen({ port: 0 }));
+  fetch = inProcessFetch(emulator.handle);
   // This store holds the 250 files; it is the first of the stores walked below (251 in all).
   const tied = await post('/vector_stores', { name: 'files' });
   tiedStoreId = tied.id;
@@ -187,9 +189,8 @@ describe('pagination edge cases', () => {
 
   it("returns an empty page for an unknown cursor with unknownCursor: 'empty'", async () => {
     const lenient = createEmulator({ unknownCursor: 'empty' });
-    const { baseURL: url } = await lenient.listen({ port: 0 });
     try {
-      const response = await fetch(`${url}/vector_stores?after=vs_missing`, {
+      const response = await inProcessFetch(lenient.handle)(`${baseURL}/vector_stores?after=vs_missing`, {
         headers: { authorization: 'Bearer k' },
       });
       expect(response.status).toBe(200);

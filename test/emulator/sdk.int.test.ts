@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import OpenAI, { type APIError, toStreamingFile } from 'openai';
 import { describe, expect, it } from 'vitest';
 import { createEmulator } from '../../src/emulator/index.ts';
-import { startEmulator, uploadText } from './helpers.ts';
+import { listenEmulator, uploadText } from './helpers.ts';
 
 describe('the openai SDK against the emulator', () => {
   it('works with the handler mounted in a server of its own', async () => {
@@ -40,7 +40,7 @@ describe('the openai SDK against the emulator', () => {
   });
 
   it('manages vector stores: create, list, retrieve, update, delete', async () => {
-    const { client } = await startEmulator();
+    const { client } = await listenEmulator();
     const created = await client.vectorStores.create({ name: 'docs', metadata: { env: 'test' } });
     expect(created).toMatchObject({ object: 'vector_store', name: 'docs', status: 'completed' });
     expect(created._request_id).toMatch(/^req_[0-9a-f]{32}$/);
@@ -60,7 +60,7 @@ describe('the openai SDK against the emulator', () => {
   });
 
   it('streams uploads with toStreamingFile, attaches, searches and reads content', async () => {
-    const { client, emulator } = await startEmulator();
+    const { client, emulator } = await listenEmulator();
     const text =
       'Relay cursors are opaque.\n\nThe emulator ranks chunks with BM25 and returns scores between 0 and 1.';
     const stream = Readable.from([Buffer.from(text.slice(0, 20)), Buffer.from(text.slice(20))]);
@@ -119,7 +119,7 @@ describe('the openai SDK against the emulator', () => {
   });
 
   it('creates, polls and cancels file batches', async () => {
-    const { client, emulator } = await startEmulator();
+    const { client, emulator } = await listenEmulator();
     const a = await uploadText(client, 'a.txt', 'alpha');
     const b = await uploadText(client, 'b.txt', 'beta');
     const store = await client.vectorStores.create({ name: 'batches' });
@@ -148,7 +148,7 @@ describe('the openai SDK against the emulator', () => {
   });
 
   it('surfaces errors as the SDK error classes with param, code and request id', async () => {
-    const { client } = await startEmulator();
+    const { client } = await listenEmulator();
     const notFound = await client.vectorStores.retrieve('vs_missing').catch((error: unknown) => error);
     expect(notFound).toBeInstanceOf(OpenAI.NotFoundError);
     expect(notFound).toMatchObject({
@@ -167,7 +167,7 @@ describe('the openai SDK against the emulator', () => {
     expect(wrongPrefix).toBeInstanceOf(OpenAI.BadRequestError);
     expect(wrongPrefix).toMatchObject({ param: 'batch_id', code: 'invalid_value' });
 
-    const { baseURL } = await startEmulator({ apiKeys: ['sk-right-key-0000'] });
+    const { baseURL } = await listenEmulator({ apiKeys: ['sk-right-key-0000'] });
     const stranger = new OpenAI({ apiKey: 'sk-wrong-key-9999', baseURL, maxRetries: 0 });
     const unauthorized = await stranger.vectorStores.list().catch((error: unknown) => error);
     expect(unauthorized).toBeInstanceOf(OpenAI.AuthenticationError);

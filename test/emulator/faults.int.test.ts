@@ -2,7 +2,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/emulator/faults.ts';
-import { startEmulator } from './helpers.ts';
+import { listenEmulator } from './helpers.ts';
 
 /** A seed whose first draw falls under `rate` and whose second does not: fail once, then pass. */
 function seedFailingOnce(rate: number): number {
@@ -14,7 +14,7 @@ function seedFailingOnce(rate: number): number {
 
 describe('faults', () => {
   it('a 429 with Retry-After makes the SDK wait, retry and succeed; stats count both attempts', async () => {
-    const { emulator, baseURL } = await startEmulator();
+    const { emulator, baseURL } = await listenEmulator();
     emulator.setFaults({ rateLimitRate: 0.5, retryAfterSeconds: 1, seed: seedFailingOnce(0.5) });
     const client = new OpenAI({ apiKey: 'k', baseURL, maxRetries: 2 });
     const started = performance.now();
@@ -29,7 +29,7 @@ describe('faults', () => {
   });
 
   it('a reset surfaces as APIConnectionError, and every attempt is counted', async () => {
-    const { emulator, baseURL } = await startEmulator();
+    const { emulator, baseURL } = await listenEmulator();
     emulator.setFaults({ routes: { 'POST /v1/vector_stores': { resetRate: 1 } } });
     const client = new OpenAI({ apiKey: 'k', baseURL, maxRetries: 1 });
     const error = await client.vectorStores.create({ name: 'x' }).catch((caught: unknown) => caught);
@@ -44,7 +44,7 @@ describe('faults', () => {
   });
 
   it('injects 5xx with the server_error envelope', async () => {
-    const { emulator, client } = await startEmulator();
+    const { emulator, client } = await listenEmulator();
     emulator.setFaults({ errorRate: 1, errorStatus: 503 });
     const error = await client.vectorStores.list().catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
@@ -54,7 +54,7 @@ describe('faults', () => {
   });
 
   it('fails one object through a path rule while its siblings on the same route go through', async () => {
-    const { emulator, client, api } = await startEmulator();
+    const { emulator, client, api } = await listenEmulator();
     const [a, b] = [await client.vectorStores.create({ name: 'a' }), await client.vectorStores.create({})];
     emulator.setFaults({ paths: { [`GET /v1/vector_stores/${a.id}`]: { errorRate: 1, errorStatus: 503 } } });
     await expect(client.vectorStores.retrieve(a.id)).rejects.toMatchObject({ status: 503 });
@@ -64,7 +64,7 @@ describe('faults', () => {
   });
 
   it('is reproducible from the seed', async () => {
-    const { emulator, api } = await startEmulator();
+    const { emulator, api } = await listenEmulator();
     const run = async (seed: number): Promise<number[]> => {
       emulator.setFaults({ errorRate: 0.5, seed });
       const statuses: number[] = [];
@@ -79,7 +79,7 @@ describe('faults', () => {
   });
 
   it('adds latency with jitter', async () => {
-    const { emulator, api } = await startEmulator();
+    const { emulator, api } = await listenEmulator();
     emulator.setFaults({ latencyMs: 80, jitterMs: 40 });
     const started = performance.now();
     expect((await api('/vector_stores')).status).toBe(200);
@@ -89,7 +89,7 @@ describe('faults', () => {
   });
 
   it('stalls before headers or mid-body, and close() still returns promptly', async () => {
-    const { emulator, baseURL, api } = await startEmulator();
+    const { emulator, baseURL, api } = await listenEmulator();
     emulator.setFaults({ stall: 'headers' });
     const client = new OpenAI({ apiKey: 'k', baseURL, maxRetries: 0, timeout: 200 });
     await expect(client.vectorStores.list()).rejects.toBeInstanceOf(OpenAI.APIConnectionTimeoutError);
@@ -111,7 +111,7 @@ describe('faults', () => {
   });
 
   it('is steered over the HTTP control plane, which is neither authenticated nor counted', async () => {
-    const { origin, api } = await startEmulator();
+    const { origin, api } = await listenEmulator();
     const control = (path: string, body?: unknown) =>
       fetch(`${origin}/__emulator/${path}`, {
         method: body === undefined ? 'GET' : 'POST',

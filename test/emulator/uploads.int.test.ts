@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { toStreamingFile } from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.ts';
-import { FakeClock, startEmulator } from './helpers.ts';
+import { FakeClock, listenEmulator } from './helpers.ts';
 
 const BOUNDARY = 'test-boundary-7d1f';
 
@@ -54,7 +54,7 @@ async function until(condition: () => boolean): Promise<void> {
 
 describe('uploads', () => {
   it('accepts chunked bodies without Content-Length and a plain filename', async () => {
-    const { baseURL, emulator } = await startEmulator();
+    const { baseURL, emulator } = await listenEmulator();
     const { status, body } = await sendChunked(baseURL, [
       multipartHead('filename="report.txt"'),
       'first half, ',
@@ -67,7 +67,7 @@ describe('uploads', () => {
   });
 
   it('decodes RFC 5987 filename* and raw UTF-8 filenames', async () => {
-    const { baseURL } = await startEmulator();
+    const { baseURL } = await listenEmulator();
     const extended = await sendChunked(baseURL, [
       multipartHead(`filename="fallback.txt"; filename*=UTF-8''${encodeURIComponent('你好 world.txt')}`),
       'x',
@@ -83,7 +83,7 @@ describe('uploads', () => {
   });
 
   it('streams an SDK upload made with toStreamingFile', async () => {
-    const { client, emulator } = await startEmulator();
+    const { client, emulator } = await listenEmulator();
     const chunk = Buffer.alloc(64 * 1024, 'a');
     const file = await client.files.create({
       file: toStreamingFile(Readable.from(Array.from({ length: 16 }, () => chunk)), 'big.txt', {
@@ -96,7 +96,7 @@ describe('uploads', () => {
   });
 
   it('creates no File when the client aborts mid-body', async () => {
-    const { baseURL, emulator } = await startEmulator();
+    const { baseURL, emulator } = await listenEmulator();
     const req = request(`${baseURL}/files`, {
       method: 'POST',
       headers: { authorization: 'Bearer k', 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
@@ -112,7 +112,7 @@ describe('uploads', () => {
   });
 
   it('creates no File when the multipart body ends before its closing boundary', async () => {
-    const { baseURL, emulator } = await startEmulator();
+    const { baseURL, emulator } = await listenEmulator();
     const { status, body } = await sendChunked(baseURL, [
       multipartHead('filename="cut.txt"'),
       'no closing boundary',
@@ -123,7 +123,7 @@ describe('uploads', () => {
   });
 
   it('rejects an upload past maxStoredBytes with 413 and stores nothing', async () => {
-    const { client, emulator } = await startEmulator({ maxStoredBytes: 100 });
+    const { client, emulator } = await listenEmulator({ maxStoredBytes: 100 });
     await client.files.create({ file: new File(['x'.repeat(60)], 'a.txt'), purpose: 'assistants' });
     const error = await client.files
       .create({ file: new File(['y'.repeat(60)], 'b.txt'), purpose: 'assistants' })
@@ -140,7 +140,7 @@ describe('uploads', () => {
   });
 
   it('rejects a streamed upload past the cap while it streams, and stores nothing', async () => {
-    const { baseURL, emulator } = await startEmulator({ maxStoredBytes: 1000 });
+    const { baseURL, emulator } = await listenEmulator({ maxStoredBytes: 1000 });
     const big = Buffer.alloc(4096, 'z');
     const { status } = await sendChunked(baseURL, [
       multipartHead('filename="big.txt"'),
@@ -153,7 +153,7 @@ describe('uploads', () => {
   });
 
   it('names missing and invalid fields', async () => {
-    const { api } = await startEmulator();
+    const { api } = await listenEmulator();
     const noFile = new FormData();
     noFile.set('purpose', 'assistants');
     expect(await errorOf(api('/files', { method: 'POST', body: noFile }))).toMatchObject({
@@ -181,7 +181,7 @@ describe('uploads', () => {
 
   it('honours expires_after on files and drops them once expired', async () => {
     const clock = new FakeClock();
-    const { api, emulator } = await startEmulator({ clock });
+    const { api, emulator } = await listenEmulator({ clock });
     const form = new FormData();
     form.set('purpose', 'assistants');
     form.set('expires_after[anchor]', 'created_at');
