@@ -87,8 +87,8 @@ async function main(): Promise<void> {
           })
         : await uploadFileStream(
             { baseURL, apiKey: API_KEY },
-            { stream, filename: 'bench.bin', mimetype: 'application/octet-stream' },
-            { maxBytes: fileBytes },
+            { body: stream, filename: 'bench.bin', mimetype: 'application/octet-stream' },
+            { purpose: 'assistants' },
           );
     const seconds = (performance.now() - started) / 1000;
     clearInterval(sampler);

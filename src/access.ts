@@ -1,47 +1,13 @@
+/**
+ * Who may use which credential: decided from a request's credentials wherever they come from
+ * (HTTP headers, or a WebSocket's connection parameters), so every transport decides alike.
+ */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 
 /** The header a request names its credential with, as Flowise's `credential` parameter does. */
 export const CREDENTIAL_HEADER = 'x-openai-credential';
 /** The header that carries a caller's own OpenAI key, honoured only when the gateway allows it. */
 export const CALLER_KEY_HEADER = 'x-openai-api-key';
-
-/**
- * Any of these shows the request was preflighted, or sent by a client that cannot be a plain
- * cross-site form: yoga's, Apollo's, and the GraphQL-over-HTTP style.
- */
-export const PREFLIGHT_HEADERS = [
-  'x-graphql-yoga-csrf',
-  'apollo-require-preflight',
-  'x-apollo-operation-name',
-  'graphql-preflight',
-] as const;
-
-/** Content types a browser sends cross-site without a CORS preflight. */
-const SIMPLE_CONTENT_TYPES = new Set([
-  'application/x-www-form-urlencoded',
-  'multipart/form-data',
-  'text/plain',
-  '',
-]);
-
-/**
- * A request a browser could send from another site without a preflight: a GET that runs an
- * operation, or a POST with a "simple" content type (multipart uploads included). It must carry a
- * preflight header. Checked before the body is read, since the upload middleware hands yoga a
- * pre-parsed body that yoga's own CSRF check would take for JSON.
- */
-export function isUnpreflightedCrossSiteRequest(
-  method: string | undefined,
-  url: string | undefined,
-  headers: IncomingHttpHeaders,
-): boolean {
-  if (PREFLIGHT_HEADERS.some((name) => headers[name])) return false;
-  if (method === 'GET' || method === 'HEAD')
-    return new URL(url ?? '/', 'http://gateway').searchParams.has('query');
-  const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  return SIMPLE_CONTENT_TYPES.has(mediaType);
-}
 
 export interface GatewayToken {
   name: string;
@@ -66,21 +32,22 @@ function digest(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
 }
 
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
+/** Reads one header (lower-case name) of whatever carries the request's credentials. */
+export type HeaderReader = (name: string) => string | null | undefined;
+
+export type AccessControl = (header: HeaderReader) => Access;
 
 /**
  * Who may use which credential. Tokens are compared as digests in constant time. An unknown
  * credential and one outside the token's set get the same answer, so names cannot be probed.
  */
-export function createAccessControl(policy: AccessPolicy): (headers: IncomingHttpHeaders) => Access {
+export function createAccessControl(policy: AccessPolicy): AccessControl {
   const tokens = policy.tokens.map((token) => ({ ...token, digest: digest(token.secret) }));
-  return (headers) => {
+  return (header) => {
     let available: readonly string[] = policy.credentialNames;
     let fallback = policy.defaultCredential;
     if (tokens.length > 0) {
-      const presented = /^Bearer\s+(\S+)\s*$/i.exec(single(headers.authorization) ?? '')?.[1];
+      const presented = /^Bearer\s+(\S+)\s*$/i.exec(header('authorization') ?? '')?.[1];
       const presentedDigest = presented ? digest(presented) : undefined;
       const token =
         presentedDigest && tokens.find((candidate) => timingSafeEqual(candidate.digest, presentedDigest));
@@ -96,7 +63,7 @@ export function createAccessControl(policy: AccessPolicy): (headers: IncomingHtt
       fallback = available.includes(policy.defaultCredential) ? policy.defaultCredential : available[0]!;
     }
 
-    const callerKey = single(headers[CALLER_KEY_HEADER]);
+    const callerKey = header(CALLER_KEY_HEADER) ?? undefined;
     if (callerKey) {
       if (!policy.allowCallerKeys) {
         return {
@@ -109,7 +76,7 @@ export function createAccessControl(policy: AccessPolicy): (headers: IncomingHtt
       return { granted: true, credential: null, available, callerKey };
     }
 
-    const asked = single(headers[CREDENTIAL_HEADER]);
+    const asked = header(CREDENTIAL_HEADER) ?? undefined;
     if (asked === undefined) return { granted: true, credential: fallback, available };
     if (available.includes(asked)) return { granted: true, credential: asked, available };
     return {

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { defaultUploadLimits } from './app.ts';
-import { defaultQueryLimits } from './limits.ts';
-import { defaultUpstreamPolicy } from './upstream/index.ts';
+import { defaultDeadlines } from './context.ts';
+import { defaultQueryLimits } from './http/use-query-limits.ts';
+import { defaultUploadLimits } from './uploads/parse.ts';
+import { defaultUpstreamPolicy, OPENAI_LIMITS } from './upstream/index.ts';
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const flag = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
@@ -49,10 +50,10 @@ const SettingsSchema = z.object({
   OPENAI_ORG_ID: z.string().min(1).optional(),
   OPENAI_PROJECT_ID: z.string().min(1).optional(),
   ALLOW_CALLER_KEYS: flag.default(false),
-  MAX_UPLOAD_FILE_BYTES: integer(1, 512 * 1024 * 1024).default(defaultUploadLimits.maxFileBytes),
+  MAX_UPLOAD_FILE_BYTES: integer(1, OPENAI_LIMITS.fileBytes).default(defaultUploadLimits.maxFileBytes),
   MAX_UPLOAD_FILES: integer(1, 2000).default(defaultUploadLimits.maxFiles),
-  OPERATION_TIMEOUT_MS: integer(1000, 3_600_000).default(60_000),
-  UPLOAD_TIMEOUT_MS: integer(1000, 24 * 3_600_000).default(30 * 60_000),
+  OPERATION_TIMEOUT_MS: integer(1000, 3_600_000).default(defaultDeadlines.operationMs),
+  UPLOAD_TIMEOUT_MS: integer(1000, 24 * 3_600_000).default(defaultDeadlines.uploadMs),
   UPSTREAM_TIMEOUT_MS: integer(100, 600_000).default(defaultUpstreamPolicy.callTimeoutMs),
   UPSTREAM_READ_RETRIES: integer(0, 5).default(defaultUpstreamPolicy.readRetries),
   UPSTREAM_MAX_RETRY_AFTER_SECONDS: integer(0, 600).default(defaultUpstreamPolicy.maxRetryAfterSeconds),

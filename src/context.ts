@@ -1,7 +1,12 @@
-import type { UploadLimits } from './app.ts';
-import type { LiveSession } from './live/registry.ts';
-import type { Loaders } from './schema/loaders.ts';
-import type { Upstream } from './upstream/index.ts';
+import type { Plugin, YogaInitialContext } from 'graphql-yoga';
+import type { Grant } from './http/use-access.ts';
+import { isMultipart } from './http/use-body-limit.ts';
+import { isSubscriptionRequest } from './live/operation.ts';
+import type { LiveRegistry, LiveSession } from './live/registry.ts';
+import { createLoaders, type Loaders } from './schema/loaders.ts';
+import { deadlineSignal, type LinkedSignal, linkSignals } from './signals.ts';
+import type { UploadLimits } from './uploads/parse.ts';
+import { Upstream, type UpstreamCall, type UpstreamPolicy } from './upstream/index.ts';
 
 /** Built fresh for every request and read-only after: one credential, one set of loaders. */
 export interface Context {
@@ -17,4 +22,89 @@ export interface Context {
     /** The credentials this caller may use. */
     available: readonly string[];
   };
+}
+
+export interface Deadlines {
+  /** Deadline of one GraphQL operation. */
+  operationMs: number;
+  /** Deadline of an operation that streams uploads, which lasts as long as the client sends. */
+  uploadMs: number;
+}
+
+export const defaultDeadlines: Deadlines = { operationMs: 60_000, uploadMs: 30 * 60_000 };
+
+/** Whose an upstream call was: the request, and its credential's name (null for a caller's key). */
+export interface UpstreamCallSource {
+  request: Request;
+  requestId: string;
+  credential: string | null;
+}
+
+export interface ContextDependencies {
+  policy: UpstreamPolicy;
+  deadlines: Deadlines;
+  uploadLimits: UploadLimits;
+  live: LiveRegistry;
+  /** Off only to measure what batching saves. */
+  batching: boolean;
+  grantOf(request: Request): Grant | undefined;
+  requestIdOf(request: Request): string;
+  /** Every upstream call of a request, with the request and the credential's name. */
+  onUpstreamCall(call: UpstreamCall, from: UpstreamCallSource): void;
+}
+
+export interface RequestContexts {
+  /** yoga's `context` option. */
+  build(initial: YogaInitialContext): Context;
+  /** Ends each request's deadline once its answer is ready (a streamed answer keeps its own). */
+  plugin: Plugin;
+}
+
+export function createRequestContexts(deps: ContextDependencies): RequestContexts {
+  const scopes = new WeakMap<Request, LinkedSignal[]>();
+  return {
+    build({ request, params }) {
+      const grant = deps.grantOf(request);
+      // Every GraphQL request passes the access plugin first, which grants or refuses it.
+      if (!grant) throw new Error('A request reached GraphQL without an access decision.');
+      const requestId = deps.requestIdOf(request);
+      const credential = grant.access.credential;
+      // A subscription ends at its own deadline (`deadlineSeconds`); the operation's would cut
+      // the upstream calls of its later events.
+      const deadline = isSubscriptionRequest(params)
+        ? undefined
+        : deadlineSignal(isMultipart(request) ? deps.deadlines.uploadMs : deps.deadlines.operationMs);
+      const signal = linkSignals([request.signal, deadline?.signal]);
+      scopes.set(request, deadline ? [signal, deadline] : [signal]);
+      const upstream = new Upstream(grant.client, deps.policy, {
+        signal: signal.signal,
+        onCall: (call) => deps.onUpstreamCall(call, { request, requestId, credential }),
+      });
+      return {
+        requestId,
+        upstream,
+        loaders: createLoaders(upstream, { batching: deps.batching }),
+        uploadLimits: deps.uploadLimits,
+        live: deps.live.session({
+          credential,
+          callerKey: grant.access.callerKey,
+          client: grant.client,
+          signal: request.signal,
+        }),
+        credential: { name: credential, available: grant.access.available },
+      };
+    },
+    plugin: {
+      onResponse({ request, response }) {
+        if (isStream(response)) return;
+        for (const scope of scopes.get(request) ?? []) scope.release();
+        scopes.delete(request);
+      },
+    },
+  };
+}
+
+function isStream(response: Response): boolean {
+  const type = response.headers.get('content-type') ?? '';
+  return type.startsWith('text/event-stream') || type.startsWith('multipart/mixed');
 }

@@ -49,8 +49,7 @@ async function main(): Promise<void> {
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
     log: { level: settings.LOG_LEVEL },
-    operationTimeoutMs: settings.OPERATION_TIMEOUT_MS,
-    uploadTimeoutMs: settings.UPLOAD_TIMEOUT_MS,
+    deadlines: { operationMs: settings.OPERATION_TIMEOUT_MS, uploadMs: settings.UPLOAD_TIMEOUT_MS },
     policy: {
       callTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
       readRetries: settings.UPSTREAM_READ_RETRIES,

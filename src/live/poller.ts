@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
-import { UpstreamError } from '../upstream/index.ts';
-import type { PollingUpstream } from '../upstream/polling.ts';
+import { type Upstream, UpstreamError } from '../upstream/index.ts';
 import { behaviourOf, type LiveKind, type TargetOf, type Watched } from './targets.ts';
 
 export interface PollTiming {
@@ -47,7 +46,7 @@ export function stillInProgressError(what: string, progress: string, waitedMs: n
 export class Poller<K extends LiveKind> {
   private readonly listeners = new Set<PollListener<Watched[K]>>();
   private readonly controller = new AbortController();
-  private readonly upstream: PollingUpstream;
+  private readonly upstream: Upstream;
   private current: Extract<PollEvent<Watched[K]>, { type: 'value' }> | undefined;
   private deadlineAt = 0;
   private readonly startedAt = Date.now();
@@ -56,7 +55,7 @@ export class Poller<K extends LiveKind> {
 
   constructor(
     private readonly target: TargetOf<K>,
-    createUpstream: (signal: AbortSignal) => PollingUpstream,
+    createUpstream: (signal: AbortSignal) => Upstream,
     private readonly timing: PollTiming,
     private readonly onStop: () => void,
   ) {

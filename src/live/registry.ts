@@ -1,8 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import type OpenAI from 'openai';
-import { type UpstreamCall, UpstreamError, type UpstreamPolicy } from '../upstream/index.ts';
-import { PollingUpstream } from '../upstream/polling.ts';
+import {
+  Upstream,
+  type UpstreamCall,
+  type UpstreamClient,
+  UpstreamError,
+  type UpstreamPolicy,
+} from '../upstream/index.ts';
 import { defaultPollTiming, Poller, type PollTiming, stillInProgressError } from './poller.ts';
 import { UpdateStream } from './stream.ts';
 import { behaviourOf, type LiveKind, type TargetOf, type Watched } from './targets.ts';
@@ -25,7 +29,7 @@ export interface LiveOwner {
   /** The credential's name; null when the caller sent its own key. */
   credential: string | null;
   callerKey?: string | undefined;
-  client: OpenAI;
+  client: UpstreamClient;
   /** The request: when it goes away, so do its watches. */
   signal: AbortSignal;
 }
@@ -81,12 +85,10 @@ export class LiveRegistry {
     const poller: Poller<K> = new Poller<K>(
       target,
       (signal) =>
-        new PollingUpstream(
-          owner.client,
-          this.options.policy,
+        new Upstream(owner.client, this.options.policy, {
           signal,
-          onCall ? (call) => onCall(call, { id, credential: owner.credential }) : undefined,
-        ),
+          onCall: onCall ? (call) => onCall(call, { id, credential: owner.credential }) : undefined,
+        }),
       this.timing,
       () => {
         if (this.pollers.get(key) === poller) this.pollers.delete(key);

@@ -1,5 +1,11 @@
-import type { FileBatch, VectorStore, VectorStoreFile } from '../upstream/index.ts';
-import type { Polled, PollingUpstream } from '../upstream/polling.ts';
+import type {
+  FileBatch,
+  FileCounts,
+  Polled,
+  Upstream,
+  VectorStore,
+  VectorStoreFile,
+} from '../upstream/index.ts';
 
 /** The objects whose processing can be watched, each named the way OpenAI addresses it. */
 export type LiveTarget =
@@ -18,7 +24,7 @@ export type TargetOf<K extends LiveKind> = Extract<LiveTarget, { kind: K }>;
 
 /** What a poller needs to know about one kind of object. */
 export interface Behaviour<K extends LiveKind> {
-  poll(upstream: PollingUpstream, target: TargetOf<K>): Promise<Polled<Watched[K]>>;
+  poll(upstream: Upstream, target: TargetOf<K>): Promise<Polled<Watched[K]>>;
   /** No further change will come without someone acting on it. */
   isTerminal(value: Watched[K]): boolean;
   /** What subscribers are told about: equal fingerprints are not pushed again. */
@@ -31,19 +37,11 @@ export interface Behaviour<K extends LiveKind> {
   progress(value: Watched[K]): string;
 }
 
-interface Counts {
-  in_progress: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  total: number;
-}
-
-function countsKey(counts: Counts): string {
+function countsKey(counts: FileCounts): string {
   return `${counts.in_progress}/${counts.completed}/${counts.failed}/${counts.cancelled}/${counts.total}`;
 }
 
-function filesInProgress(counts: Counts): string {
+function filesInProgress(counts: FileCounts): string {
   return `${counts.in_progress} of ${counts.total} files still in progress`;
 }
 

@@ -4,7 +4,11 @@ import RelayPlugin from '@pothos/plugin-relay';
 import { DateTimeResolver, JSONObjectResolver, SafeIntResolver } from 'graphql-scalars';
 import { type FileUpload, GraphQLUpload } from 'graphql-upload-minimal';
 import type { Context } from '../context.ts';
+import { OPENAI_LIMITS } from '../upstream/index.ts';
+import { costs, price } from './cost.ts';
 import { decodeGlobalId, encodeGlobalId } from './ids.ts';
+
+const PAGE = OPENAI_LIMITS.listPage;
 
 export interface JsonObject {
   [key: string]: unknown;
@@ -46,17 +50,21 @@ export const builder = new SchemaBuilder<{
     endCursorFieldOptions: { description: 'The cursor of the last edge, null for an empty page.' },
     idFieldOptions: { description: 'Opaque global id; pass it to `node`, or to any id argument.' },
     nodeQueryOptions: {
+      ...costs(price.lookup),
       description:
         'Fetches any object by its global id, or by its raw OpenAI id (vs_..., file-...). Null when it does not exist.',
       args: { id: { description: 'A global id, or a raw vector store or file id.' } },
     },
     nodesQueryOptions: {
+      ...costs(price.nodes),
       description:
         'Fetches several objects by id at once, batched upstream; null for each that does not exist.',
       args: { ids: { description: 'Global ids, or raw vector store or file ids.' } },
     },
-    firstArgOptions: { description: 'Page size counted from the start (1..100, default 20).' },
-    lastArgOptions: { description: 'Page size counted from the end (1..100).' },
+    firstArgOptions: {
+      description: `Page size counted from the start (1..${PAGE.max}, default ${PAGE.default}).`,
+    },
+    lastArgOptions: { description: `Page size counted from the end (1..${PAGE.max}).` },
     afterArgOptions: { description: 'Return items after this cursor.' },
     beforeArgOptions: { description: 'Return items before this cursor.' },
     defaultConnectionTypeOptions: { description: 'A page of a list, with Relay cursors.' },

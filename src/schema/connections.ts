@@ -1,8 +1,15 @@
 import { GraphQLError } from 'graphql';
-import { type Page, type PageParams, type SortOrder, UpstreamError } from '../upstream/index.ts';
+import {
+  type ListOrder,
+  OPENAI_LIMITS,
+  type Page,
+  type PageParams,
+  UpstreamError,
+  walkPages,
+} from '../upstream/index.ts';
 
-export const DEFAULT_PAGE_SIZE = 20;
-export const MAX_PAGE_SIZE = 100;
+/** Connection page sizes are OpenAI's list limits. */
+export const PAGE_SIZE = OPENAI_LIMITS.listPage;
 /** How many pages a tail read may take to close a run of same-second items (100 per page). */
 const MAX_TAIL_PAGES = 10;
 
@@ -57,22 +64,22 @@ export function toPageRequest(args: ConnectionArgs): PageRequest {
     ['first', first],
     ['last', last],
   ] as const) {
-    if (value != null && (value < 1 || value > MAX_PAGE_SIZE)) {
-      throw badArgs(`\`${name}\` must be between 1 and ${MAX_PAGE_SIZE}, got ${value}.`);
+    if (value != null && (value < 1 || value > PAGE_SIZE.max)) {
+      throw badArgs(`\`${name}\` must be between 1 and ${PAGE_SIZE.max}, got ${value}.`);
     }
   }
   if (last != null || before != null)
-    return { direction: 'backward', size: last ?? DEFAULT_PAGE_SIZE, before: before ?? undefined };
-  return { direction: 'forward', size: first ?? DEFAULT_PAGE_SIZE, after: after ?? undefined };
+    return { direction: 'backward', size: last ?? PAGE_SIZE.default, before: before ?? undefined };
+  return { direction: 'forward', size: first ?? PAGE_SIZE.default, after: after ?? undefined };
 }
 
 /**
  * One helper for every connection: Relay arguments become one upstream page call (the cursor is
  * the object id), and the page becomes a connection. Never the SDK's auto-pagination.
  */
-export async function resolveCursorConnection<T extends ListItem>(
+export async function connectionFromUpstream<T extends ListItem>(
   args: ConnectionArgs,
-  order: SortOrder,
+  order: ListOrder,
   source: ListSource<T>,
 ): Promise<Connection<T>> {
   const request = toPageRequest(args);
@@ -109,7 +116,7 @@ interface ReadResult<T> {
 
 async function readPage<T extends ListItem>(
   request: PageRequest,
-  order: SortOrder,
+  order: ListOrder,
   source: ListSource<T>,
 ): Promise<ReadResult<T>> {
   if (request.direction === 'forward') {
@@ -137,21 +144,21 @@ async function readPage<T extends ListItem>(
  */
 async function readTail<T extends ListItem>(
   size: number,
-  order: SortOrder,
+  order: ListOrder,
   source: ListSource<T>,
   before: string | undefined,
 ): Promise<ReadResult<T>> {
-  const flipped: SortOrder = order === 'asc' ? 'desc' : 'asc';
+  const flipped: ListOrder = order === 'asc' ? 'desc' : 'asc';
   const read: T[] = [];
   let hasMore = true;
   // One more than needed shows whether the last wanted item closes its run; later pages are full.
-  let limit = Math.min(MAX_PAGE_SIZE, size + 1);
-  for (let pages = 0; pages < MAX_TAIL_PAGES; pages++) {
-    const page = await source.fetch({ limit, order: flipped, after: read.at(-1)?.id ?? before });
+  let limit = Math.min(PAGE_SIZE.max, size + 1);
+  let pages = 0;
+  for await (const page of walkPages((after) => source.fetch({ limit, order: flipped, after }), before)) {
     read.push(...page.data);
     hasMore = page.hasMore;
-    if (!hasMore || completeCount(read) >= size) break;
-    limit = MAX_PAGE_SIZE;
+    if (!hasMore || completeCount(read) >= size || ++pages >= MAX_TAIL_PAGES) break;
+    limit = PAGE_SIZE.max;
   }
   const runs = splitRuns(read);
   // While more may follow, the last run read may still grow; past the page bound, take it as is.

@@ -1,3 +1,4 @@
+import { UploadProblem } from '../uploads/problems.ts';
 import { UpstreamError, type UpstreamErrorCode } from '../upstream/index.ts';
 import { builder } from './builder.ts';
 import { encodeGlobalId, InvalidIdError } from './ids.ts';
@@ -106,7 +107,7 @@ const UPSTREAM_ERROR_CODES: Record<UpstreamErrorCode, string> = {
   UPSTREAM_AUTH_FAILED: 'OpenAI refused the credential.',
   UPSTREAM_REJECTED: 'OpenAI refused the request.',
   REQUEST_CANCELLED: 'The request was cancelled (the client went away or its deadline passed).',
-  PAYLOAD_TOO_LARGE: 'A file is larger than the upload limit.',
+  PAYLOAD_TOO_LARGE: 'OpenAI refused the request as too large.',
 };
 
 const UpstreamErrorCodeEnum = builder.enumType('UpstreamErrorCode', {
@@ -275,7 +276,7 @@ export function fileFailure(
   };
   const subject = where.filename != null ? `"${where.filename}"` : (where.fileId ?? `File ${where.index}`);
   const failed = `${subject} ${STAGE_FAILED[where.stage]}`;
-  if (error instanceof FileProblem)
+  if (error instanceof FileProblem || error instanceof UploadProblem)
     return { ...base, code: error.code, message: `${failed}: ${error.message}` };
   if (!(error instanceof UpstreamError)) {
     return { ...base, code: 'INTERNAL_ERROR', message: `${failed}: ${FILE_FAILURE_CODES.INTERNAL_ERROR}` };

@@ -47,6 +47,13 @@ export function afterSiblingCalls(upstream: Upstream) {
   };
 }
 
+/** Primes a loader with the objects of a list, so a later lookup of one of them costs nothing. */
+export function primeWith<K, V>(loader: DataLoader<K, V | null>, keyOf: (value: V) => K) {
+  return (values: readonly V[]): void => {
+    for (const value of values) loader.prime(keyOf(value), value);
+  };
+}
+
 /** A lookup by a well-formed id that does not exist is null, not an error. */
 export async function nullIfMissing<T>(lookup: Promise<T>): Promise<T | null> {
   try {

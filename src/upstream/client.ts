@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import pLimit from 'p-limit';
+import { type ConcurrencyLimit, createConcurrencyLimit } from '../concurrency.ts';
 
 /** Where and as whom the gateway talks to an OpenAI-compatible upstream. */
 export interface UpstreamCredential {
@@ -7,6 +7,8 @@ export interface UpstreamCredential {
   baseURL?: string | undefined;
   organization?: string | undefined;
   project?: string | undefined;
+  /** The HTTP transport of the SDK's calls; the platform's `fetch` unless given (tests run in-process). */
+  fetch?: typeof fetch | undefined;
 }
 
 export interface UpstreamPolicy {
@@ -26,6 +28,35 @@ export const defaultUpstreamPolicy: UpstreamPolicy = {
   maxRetryAfterSeconds: 10,
   concurrency: 32,
 };
+
+/**
+ * One credential's way to OpenAI, created once per credential for the life of the process: the
+ * SDK client (and its connection pool), and the concurrency limit every call of the credential
+ * shares, streamed uploads included.
+ */
+export interface UpstreamClient {
+  readonly sdk: OpenAI;
+  readonly credential: UpstreamCredential;
+  readonly limit: ConcurrencyLimit;
+}
+
+export function createUpstreamClient(credential: UpstreamCredential, policy: UpstreamPolicy): UpstreamClient {
+  const limit = createConcurrencyLimit(policy.concurrency);
+  const transport = capRetryAfter(credential.fetch ?? globalThis.fetch, policy.maxRetryAfterSeconds);
+  const sdk = new OpenAI({
+    apiKey: credential.apiKey,
+    baseURL: credential.baseURL ?? null,
+    organization: credential.organization ?? null,
+    project: credential.project ?? null,
+    maxRetries: policy.readRetries,
+    timeout: policy.callTimeoutMs,
+    // Each attempt, retries included, waits for its own slot.
+    fetch: (input, init) => limit.run(() => transport(input, init)),
+    // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
+    logLevel: 'off',
+  });
+  return { sdk, credential, limit };
+}
 
 /**
  * openai 6.26-6.49 sleeps for whatever Retry-After says (an hour, twice). The SDK obeys
@@ -56,25 +87,33 @@ export function retryAfterSeconds(headers: Headers | undefined): number | null {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
-/**
- * Bounds the requests in flight through one client, so one query's fan-out or a burst of
- * clients cannot flood a rate-limited upstream. Each retry attempt waits its turn again.
- */
-export function limitConcurrency(fetchImpl: typeof fetch, concurrency: number): typeof fetch {
-  const limit = pLimit(concurrency);
-  return (input, init) => limit(() => fetchImpl(input, init));
+/** The clients of a process: one per named credential, made once; one per request for a caller's own key. */
+export interface UpstreamClients {
+  named(name: string): UpstreamClient;
+  /** A caller's own key, sent to the default credential's upstream. */
+  forCallerKey(apiKey: string): UpstreamClient;
 }
 
-export function createOpenAIClient(credential: UpstreamCredential, policy: UpstreamPolicy): OpenAI {
-  return new OpenAI({
-    apiKey: credential.apiKey,
-    baseURL: credential.baseURL ?? null,
-    organization: credential.organization ?? null,
-    project: credential.project ?? null,
-    maxRetries: policy.readRetries,
-    timeout: policy.callTimeoutMs,
-    fetch: limitConcurrency(capRetryAfter(globalThis.fetch, policy.maxRetryAfterSeconds), policy.concurrency),
-    // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
-    logLevel: 'off',
-  });
+export function createUpstreamClients(
+  credentials: ReadonlyMap<string, UpstreamCredential>,
+  defaultCredential: string,
+  policy: UpstreamPolicy,
+): UpstreamClients {
+  const clients = new Map(
+    [...credentials].map(([name, credential]) => [name, createUpstreamClient(credential, policy)]),
+  );
+  const upstreamOfCallers = credentials.get(defaultCredential);
+  return {
+    named(name) {
+      const client = clients.get(name);
+      if (!client) throw new Error(`No upstream client for credential '${name}'.`);
+      return client;
+    },
+    forCallerKey(apiKey) {
+      return createUpstreamClient(
+        { apiKey, baseURL: upstreamOfCallers?.baseURL, fetch: upstreamOfCallers?.fetch },
+        policy,
+      );
+    },
+  };
 }

@@ -1,7 +1,6 @@
 import { GraphQLError } from 'graphql';
 import OpenAI from 'openai';
 import { retryAfterSeconds } from './client.ts';
-import { FileTooLargeError } from './file-upload.ts';
 
 /** The closed set of upstream outcomes a client can act on. */
 export type UpstreamErrorCode =
@@ -57,7 +56,7 @@ function upstreamParam(error: InstanceType<typeof OpenAI.APIError>): string | nu
 }
 
 /**
- * The one mapping from whatever the SDK (or our own streaming upload) throws to an UpstreamError.
+ * The one mapping from whatever the SDK (or the streaming upload) throws to an UpstreamError.
  * `deadline` (the call's) tells a timeout from a cancelled request, since the SDK reports both as
  * aborts; `request` (the operation's signal) tells its deadline from a client that went away.
  */
@@ -67,13 +66,6 @@ export function toUpstreamError(
   request?: AbortSignal,
 ): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  // Checked by the gateway itself while streaming: nothing reached OpenAI as a complete file.
-  if (error instanceof FileTooLargeError) {
-    return new UpstreamError(
-      'PAYLOAD_TOO_LARGE',
-      `The file is larger than the limit of ${error.maxBytes} bytes.`,
-    );
-  }
   if (error instanceof OpenAI.APIConnectionTimeoutError || (deadline?.aborted && isAbort(error))) {
     return new UpstreamError('UPSTREAM_TIMEOUT', 'OpenAI did not answer in time.');
   }
@@ -106,6 +98,9 @@ export function toUpstreamError(
         ...details,
         retryAfterSeconds: retryAfter === null ? null : Math.ceil(retryAfter),
       });
+    }
+    if (status === 413) {
+      return new UpstreamError('PAYLOAD_TOO_LARGE', 'OpenAI refused the request as too large.', details);
     }
     if (status === 401 || status === 403) {
       return new UpstreamError(

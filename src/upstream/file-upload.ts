@@ -1,10 +1,10 @@
 /**
  * Streams one file to OpenAI `POST /v1/files` without buffering it.
  *
- * The SDK's `files.create` + `toStreamingFile` goes through `fetch`, which on Node 20 keeps the whole
- * request body in memory (nodejs/undici#4058; design/security.md finding 3). This module is the one
- * place that bypasses the SDK: it hand-builds the multipart body and sends it with `undici.request`,
- * which only pulls the next chunk once the socket has accepted the previous one.
+ * The SDK's `files.create` + `toStreamingFile` goes through `fetch`, which on Node 20 keeps the
+ * whole request body in memory (nodejs/undici#4058). This module is the one place that bypasses
+ * the SDK: it hand-builds the multipart body and sends it with `undici.request`, which only pulls
+ * the next chunk once the socket has accepted the previous one.
  *
  * Errors are the SDK's own classes so the gateway keeps a single error mapper.
  */
@@ -23,17 +23,11 @@ export interface UploadTarget {
   dispatcher?: Dispatcher;
 }
 
-export interface StreamedFile {
-  stream: Readable;
-  filename: string;
-  mimetype?: string;
-}
-
 export interface UploadOptions {
-  purpose?: 'assistants' | 'user_data';
-  maxBytes: number;
+  purpose: FilePurpose;
+  /** Seconds after which OpenAI deletes the file (`expires_after`, anchored at its creation). */
+  expiresAfterSeconds?: number | undefined;
   signal?: AbortSignal;
-  expiresAfterSeconds?: number;
   /**
    * Upstream idle timeout (undici headersTimeout + bodyTimeout): how long upstream may stall, either not
    * accepting body bytes or not answering, and between response body chunks. A slow *source* is not
@@ -42,17 +36,8 @@ export interface UploadOptions {
   timeoutMs?: number;
 }
 
-export class FileTooLargeError extends Error {
-  readonly filename: string;
-  readonly maxBytes: number;
-
-  constructor(filename: string, maxBytes: number) {
-    super(`File "${filename}" exceeds the maximum upload size of ${maxBytes} bytes.`);
-    this.name = 'FileTooLargeError';
-    this.filename = filename;
-    this.maxBytes = maxBytes;
-  }
-}
+/** The purposes `POST /files` accepts. */
+export type FilePurpose = OpenAI.FilePurpose;
 
 // Response bodies are small JSON documents; the cap only guards against a misbehaving upstream.
 const MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -67,12 +52,6 @@ const RESERVED_HEADERS = new Set([
   'host',
   'expect',
 ]);
-
-type SourceWithLimit = Readable & { truncated?: unknown };
-
-function isTruncated(source: Readable): boolean {
-  return (source as SourceWithLimit).truncated === true;
-}
 
 // Control characters have no business in a file name, and CR/LF in the quoted form would let a
 // client-chosen name inject header lines into the part; both forms get the same cleaned name.
@@ -153,36 +132,34 @@ function toConnectionError(err: unknown): APIConnectionError {
   return new APIConnectionError({ cause: err instanceof Error ? err : new Error(String(err)) });
 }
 
+/** A file to create: its bytes as a plain stream, and what the multipart part says about it. */
+export interface FileToUpload {
+  body: Readable;
+  filename: string;
+  mimetype?: string | undefined;
+}
+
 /**
- * Upload `file.stream` as a new OpenAI file. The call takes ownership of the stream: on failure it is
- * destroyed (or drained, if a busboy size limit already ended it) so the multipart parser upstream of it
- * never stalls on an unread stream.
+ * Uploads `file.body` as a new OpenAI file. The call owns the stream: when the upload cannot
+ * complete it destroys it, so whoever feeds it learns it is no longer read. When the stream itself
+ * fails (its producer gave up: a size limit, a client gone), the upload is cut before its closing
+ * boundary, so upstream stores nothing, and that error is what the call rejects with.
  *
  * Never retried: the body is a one-shot stream.
  */
 export async function uploadFileStream(
   target: UploadTarget,
-  file: StreamedFile,
+  file: FileToUpload,
   options: UploadOptions,
 ): Promise<OpenAI.FileObject> {
-  const source = file.stream;
-  const { maxBytes, signal } = options;
-
-  // Once this module has given up on the upload, the source must neither stall its producer nor throw
-  // an unhandled 'error'.
+  const source = file.body;
+  const { signal } = options;
+  // Once the upload has been given up, the source must not throw an unhandled 'error'.
   const releaseSource = (): void => {
     if (source.readableEnded || source.destroyed) return;
     source.on('error', () => {});
-    // busboy has already stopped at its limit and skips the rest of the part itself, so draining the
-    // tail is bounded and lets the remaining form parse; anything else could be arbitrarily long.
-    if (isTruncated(source)) source.resume();
-    else source.destroy();
+    source.destroy();
   };
-
-  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
-    releaseSource();
-    throw new RangeError(`maxBytes must be a non-negative integer, got ${maxBytes}`);
-  }
   if (signal?.aborted) {
     releaseSource();
     throw abortError(signal);
@@ -199,14 +176,11 @@ export async function uploadFileStream(
     releaseSource();
     return failure;
   };
-  const tooLarge = () => new FileTooLargeError(file.filename, maxBytes);
-  const onLimit = () => fail(tooLarge());
   const onAbort = () => fail(abortError(signal));
-  source.once('limit', onLimit);
   signal?.addEventListener('abort', onAbort, { once: true });
 
   const boundary = `----vector-store-gateway-${randomBytes(16).toString('hex')}`;
-  let preamble = field(boundary, 'purpose', options.purpose ?? 'assistants');
+  let preamble = field(boundary, 'purpose', options.purpose);
   if (options.expiresAfterSeconds !== undefined) {
     preamble += field(boundary, 'expires_after[anchor]', 'created_at');
     preamble += field(boundary, 'expires_after[seconds]', String(Math.trunc(options.expiresAfterSeconds)));
@@ -217,23 +191,16 @@ export async function uploadFileStream(
 
   async function* multipart(): AsyncGenerator<Buffer> {
     yield Buffer.from(preamble, 'utf8');
-    let sent = 0;
-    // destroyOnReturn: false — whether to destroy or drain the source is releaseSource's decision.
     try {
-      for await (const chunk of source.iterator({ destroyOnReturn: false })) {
+      for await (const chunk of source) {
         if (failure) throw failure;
-        const buf = toBuffer(chunk);
-        sent += buf.byteLength;
-        if (sent > maxBytes || isTruncated(source)) throw fail(tooLarge());
-        yield buf;
+        yield toBuffer(chunk);
       }
     } catch (err) {
-      // A source error (e.g. graphql-upload-minimal's "Request disconnected…") is the caller-facing
-      // reason, not the connection error undici would report once the body fails.
+      // The source's own error (a size limit, a client gone) is the caller-facing reason, not the
+      // connection error undici would report once the body fails.
       throw fail(err instanceof Error ? err : new Error(String(err)));
     }
-    // busboy ends a truncated stream normally; only the flag tells it apart from a complete file.
-    if (isTruncated(source)) throw fail(tooLarge());
     if (failure) throw failure;
     yield Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
   }
@@ -300,7 +267,6 @@ export async function uploadFileStream(
     });
     return parsed;
   } finally {
-    source.off('limit', onLimit);
     signal?.removeEventListener('abort', onAbort);
     // A response can arrive before the body is fully sent (e.g. 401 before reading); stop sending.
     if (!body.readableEnded) {

@@ -144,7 +144,7 @@ describe('the operation deadline', () => {
     watch = watchProcess();
     gateway = await startGateway({
       app: {
-        operationTimeoutMs: OPERATION_TIMEOUT_MS,
+        deadlines: { operationMs: OPERATION_TIMEOUT_MS },
         policy: { callTimeoutMs: CALL_TIMEOUT_MS, readRetries: 0 },
       },
     });

@@ -232,7 +232,7 @@ describe('live processing status over SSE', () => {
     await gateway.close();
     gateway = await startGateway({
       emulator: { clock: { now: () => Date.now() } },
-      app: { operationTimeoutMs: 300 },
+      app: { deadlines: { operationMs: 300 } },
     });
     gateway.emulator.setProcessing({ delayMs: 900 });
     const batch = await createBatch(2);

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { type App, type AppOptions, createApp } from '../../src/app.ts';
 import { type Clock, createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+import { IN_PROCESS_ORIGIN, inProcessFetch } from './in-process.ts';
 
 /**
  * A canary: fresh for every run, so a leak cannot pass by matching a fixed string somewhere. Every
@@ -23,7 +24,10 @@ export interface GraphQLResponse<TData = Record<string, unknown>> {
 }
 
 export interface TestGateway {
+  /** The GraphQL endpoint's URL; in-process, one no socket can reach. */
   url: string;
+  /** A fetch that reaches the gateway (over loopback, or in-process through yoga's handler). */
+  fetch: typeof fetch;
   app: App;
   emulator: Emulator;
   /** The real SDK pointed at the emulator, for seeding and for comparing with what the gateway says. */
@@ -53,32 +57,65 @@ export class ManualClock implements Clock {
   }
 }
 
-export async function startGateway(
-  options: { emulator?: EmulatorOptions; app?: Partial<AppOptions> } = {},
-): Promise<TestGateway> {
+export interface GatewayOptions {
+  emulator?: EmulatorOptions;
+  app?: Partial<AppOptions>;
+}
+
+/**
+ * A gateway and its emulator in this process, without a socket: the SDK reaches the emulator
+ * through an in-process fetch, and requests reach the gateway through yoga's fetch handler. The
+ * whole edge runs (routes, access, request log, limits); only Node's HTTP server does not.
+ */
+export function createGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  return assemble(options, 'in-process');
+}
+
+/** The same, with the emulator and the gateway each listening on a loopback port. */
+export function startGateway(options: GatewayOptions = {}): Promise<TestGateway> {
+  return assemble(options, 'loopback');
+}
+
+async function assemble(options: GatewayOptions, mode: 'in-process' | 'loopback'): Promise<TestGateway> {
   const clock = new ManualClock();
   const emulator = createEmulator({ clock, ...options.emulator });
-  const { baseURL } = await emulator.listen();
+  const upstream =
+    mode === 'loopback'
+      ? { baseURL: (await emulator.listen()).baseURL, fetch: globalThis.fetch }
+      : { baseURL: `${IN_PROCESS_ORIGIN}/v1`, fetch: inProcessFetch(emulator.handle) };
   const logLines: string[] = [];
   const exposed: string[] = [];
   const app = createApp({
-    credentials: new Map([['default', { apiKey: TEST_API_KEY, baseURL }]]),
+    credentials: new Map([['default', { apiKey: TEST_API_KEY, ...upstream }]]),
     log: { level: 'debug', destination: { write: (line: string) => void logLines.push(line) } },
     ...options.app,
     policy: { readRetries: 0, ...options.app?.policy },
   });
-  const server: Server = createServer(app.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
-  const openai = new OpenAI({ apiKey: TEST_API_KEY, baseURL, maxRetries: 0 });
+  let server: Server | undefined;
+  let url = 'http://gateway.invalid/graphql';
+  let gatewayFetch: typeof fetch = async (input, init) => app.yoga.fetch(input as string, init ?? {});
+  if (mode === 'loopback') {
+    const listening = createServer(app.handle);
+    await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
+    server = listening;
+    url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/graphql`;
+    gatewayFetch = globalThis.fetch;
+  }
+  const openai = new OpenAI({
+    apiKey: TEST_API_KEY,
+    baseURL: upstream.baseURL,
+    maxRetries: 0,
+    fetch: upstream.fetch,
+  });
   return {
     url,
+    fetch: gatewayFetch,
     app,
     emulator,
     openai,
     clock,
     async graphql(query, variables, headers) {
-      const response = await fetch(url, {
+      const response = await gatewayFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify({ query, variables }),
@@ -91,8 +128,12 @@ export async function startGateway(
     resetUpstreamCalls: () => emulator.resetStats(),
     logLines: () => [...logLines],
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      app.live.stopAll();
+      if (server) {
+        const closing = server;
+        closing.closeAllConnections();
+        await new Promise<void>((resolve) => closing.close(() => resolve()));
+      }
       await emulator.close();
       const leaks = [...exposed, ...logLines].filter(leaksCanary);
       if (leaks.length > 0)

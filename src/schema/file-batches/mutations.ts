@@ -1,5 +1,6 @@
 import type { FileBatch } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
+import { costs, price } from '../cost.ts';
 import { type ErrorContext, guarded, inputPaths, resultOptions } from '../errors.ts';
 import { encodeNestedId, parseFileBatchRef, parseVectorStoreId } from '../ids.ts';
 import { VECTOR_STORE_ID_INPUT } from '../vector-stores/types.ts';
@@ -32,6 +33,7 @@ const CancelFileBatchPayload = builder
 
 builder.mutationField('cancelFileBatch', (t) =>
   t.field({
+    ...costs(price.mutation),
     type: CancelFileBatchPayload,
     description: 'Cancels the processing of a file batch; files already processed stay.',
     errors: resultOptions('cancelFileBatch'),

@@ -1,5 +1,6 @@
 import type { FileBatch } from '../../upstream/index.ts';
 import { builder, fromUnixSeconds, objectKind, SortOrder } from '../builder.ts';
+import { costs, price } from '../cost.ts';
 import { encodeNestedId, parseFileBatchRef } from '../ids.ts';
 import {
   resolveFileList,
@@ -32,6 +33,7 @@ builder.node(FileBatchRef, {
   fields: (t) => ({
     openaiId: t.exposeString('id', { description: 'The OpenAI batch id (vsfb_...).' }),
     vectorStore: t.field({
+      ...costs(price.perPage),
       type: VectorStoreRef,
       nullable: true,
       description: 'The store the files were attached to; null when it could not be read.',
@@ -54,6 +56,7 @@ builder.node(FileBatchRef, {
     }),
     files: t.connection(
       {
+        ...costs(price.connection),
         type: VectorStoreFileRef,
         nullable: true,
         description:
@@ -75,6 +78,7 @@ builder.node(FileBatchRef, {
 
 builder.objectField(VectorStoreRef, 'fileBatch', (t) =>
   t.field({
+    ...costs(price.lookup),
     type: FileBatchRef,
     nullable: true,
     description: 'One file batch of this store; null when it does not exist.',

@@ -1,12 +1,13 @@
 import type { FileUpload } from 'graphql-upload-minimal';
+import { createConcurrencyLimit } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
+import { discardUploads, receiveUpload } from '../../uploads/receive.ts';
 import { type FileObject, UpstreamError } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
-import { semaphore } from '../concurrency.ts';
+import { costs, price } from '../cost.ts';
 import {
   type ErrorContext,
   type FileFailureShape,
-  FileProblem,
   fileFailure,
   guarded,
   inputPaths,
@@ -19,7 +20,6 @@ import { type Attributes, validateAttributes, validateCount } from '../validatio
 import { attachFiles, attachPayload, forgetStore } from '../vector-store-files/attach.ts';
 import { FILE_ATTRIBUTES_INPUT } from '../vector-store-files/types.ts';
 import { VECTOR_STORE_ID_INPUT } from '../vector-stores/types.ts';
-import { discardUploads, receiveUpload, tooLarge } from './uploads.ts';
 
 /**
  * Files streamed to OpenAI at once. The parts of one request arrive one after another, so this
@@ -62,6 +62,7 @@ interface UploadOutcome {
 
 builder.mutationField('uploadFiles', (t) =>
   t.field({
+    ...costs(price.mutation),
     type: UploadFilesPayload,
     description:
       'Streams files to OpenAI (`POST /files`, purpose `assistants`), then attaches them to the store in one file batch. Each file gets its own answer: one that fails leaves nothing upstream and does not stop the others; if attaching fails, the uploaded files are deleted.',
@@ -123,9 +124,8 @@ builder.mutationField('uploadFiles', (t) =>
  * waiting for a later part would stall the request.
  */
 function uploadAll(context: Context, uploads: readonly Promise<FileUpload>[]): Promise<UploadOutcome[]> {
-  const acquire = semaphore(UPLOAD_CONCURRENCY);
+  const slots = createConcurrencyLimit(UPLOAD_CONCURRENCY);
   const maxBytes = context.uploadLimits.maxFileBytes;
-  const firstUse = new Map<Promise<FileUpload>, number>();
   return Promise.all(
     uploads.map(async (upload, index): Promise<UploadOutcome> => {
       const fail = (filename: string | null, reason: unknown): UploadOutcome => ({
@@ -133,27 +133,14 @@ function uploadAll(context: Context, uploads: readonly Promise<FileUpload>[]): P
         filename,
         failure: fileFailure({ index, filename, stage: 'UPLOAD' }, reason),
       });
-      const first = firstUse.get(upload);
-      if (first !== undefined) {
-        const file = await upload.catch(() => null);
-        return fail(
-          file?.filename ?? null,
-          new FileProblem('UPLOAD_REUSED', `this upload is already \`input.files[${first}]\`.`),
-        );
-      }
-      firstUse.set(upload, index);
       const received = await receiveUpload(upload, maxBytes);
       if ('problem' in received) return fail(received.filename, received.problem);
-      const release = await acquire();
       try {
-        const file = await context.upstream.uploadFile(received, { maxBytes });
+        const file = await slots.run(() => context.upstream.uploadFile(received, { purpose: 'assistants' }));
         context.loaders.file.prime(file.id, file);
         return { index, filename: received.filename, file };
       } catch (error) {
-        const tooBig = error instanceof UpstreamError && error.code === 'PAYLOAD_TOO_LARGE';
-        return fail(received.filename, tooBig ? tooLarge(maxBytes) : error);
-      } finally {
-        release();
+        return fail(received.filename, error);
       }
     }),
   );

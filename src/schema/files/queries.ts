@@ -1,8 +1,8 @@
-import type DataLoader from 'dataloader';
-import type { FileObject } from '../../upstream/index.ts';
 import { builder, SortOrder } from '../builder.ts';
-import { resolveCursorConnection } from '../connections.ts';
+import { connectionFromUpstream } from '../connections.ts';
+import { costs, price } from '../cost.ts';
 import { parseFileId } from '../ids.ts';
+import { primeWith } from '../loaders.ts';
 import { FileRef } from './types.ts';
 
 export const FileConnection = builder.connectionObject(
@@ -10,14 +10,9 @@ export const FileConnection = builder.connectionObject(
   { name: 'FileEdge', description: 'A file in a page, with its cursor.' },
 );
 
-export function primeFiles(loader: DataLoader<string, FileObject | null>) {
-  return (files: readonly FileObject[]) => {
-    for (const file of files) loader.prime(file.id, file);
-  };
-}
-
 builder.queryFields((t) => ({
   file: t.field({
+    ...costs(price.lookup),
     type: FileRef,
     nullable: true,
     description: 'An OpenAI file by its global or raw (file-...) id; null when it does not exist.',
@@ -26,6 +21,7 @@ builder.queryFields((t) => ({
   }),
   files: t.connection(
     {
+      ...costs(price.connection),
       type: FileRef,
       nullable: true,
       description:
@@ -35,11 +31,11 @@ builder.queryFields((t) => ({
         purpose: t.arg.string({ description: 'Only files with this purpose, e.g. `assistants`.' }),
       },
       resolve: (_root, args, context) =>
-        resolveCursorConnection(args, args.order ?? 'desc', {
+        connectionFromUpstream(args, args.order ?? 'desc', {
           supportsBefore: false,
           fetch: ({ limit, order, after }) =>
             context.upstream.listFiles({ limit, order, after, purpose: args.purpose ?? undefined }),
-          prime: primeFiles(context.loaders.file),
+          prime: primeWith(context.loaders.file, (file) => file.id),
         }),
     },
     FileConnection,

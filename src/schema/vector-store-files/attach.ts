@@ -1,6 +1,7 @@
 import type { Context } from '../../context.ts';
-import { type FileBatch, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
+import { type FileBatch, OPENAI_LIMITS, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
+import { costs, price } from '../cost.ts';
 import { FileFailure, type FileFailureShape } from '../errors.ts';
 import { FileBatchRef } from '../file-batches/types.ts';
 import { WAIT_OUTCOME_DESCRIPTION, WaitOutcome, type WaitOutcomeValue } from '../file-batches/wait.ts';
@@ -10,7 +11,7 @@ import { VectorStoreRef } from '../vector-stores/types.ts';
 import { VectorStoreFileRef } from './types.ts';
 
 /** OpenAI's cap on the files of one batch; more are split over several batches. */
-export const MAX_FILES_PER_BATCH = 2000;
+export const MAX_FILES_PER_BATCH = OPENAI_LIMITS.batchFiles;
 /** Sends of one batch in all, counting only those whose failure was verified to have changed nothing. */
 const MAX_ATTEMPTS = 2;
 /** A batch OpenAI refused because of one named file is sent again without it, this many times. */
@@ -170,12 +171,14 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
     description,
     fields: (t) => ({
       vectorStore: t.field({
+        ...costs(price.lookup),
         type: VectorStoreRef,
         nullable: true,
         description: 'The store, read after the files were attached, so its counts are current.',
         resolve: (payload, _args, context) => context.loaders.vectorStore.load(payload.vectorStoreId),
       }),
       fileBatch: t.field({
+        ...costs(price.perPage),
         type: FileBatchRef,
         nullable: true,
         description:
@@ -188,6 +191,7 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
         },
       }),
       fileBatches: t.field({
+        ...costs(price.perPage),
         type: [FileBatchRef],
         description: `Every batch created: one per ${MAX_FILES_PER_BATCH} files, plus one per verified resend.`,
         resolve: async (payload, _args, context) => {
@@ -203,6 +207,7 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
         },
       }),
       files: t.field({
+        ...costs(price.perPage),
         type: [VectorStoreFileRef],
         nullable: true,
         description:

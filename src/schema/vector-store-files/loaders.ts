@@ -1,9 +1,15 @@
 import DataLoader from 'dataloader';
-import type { Upstream, VectorStore, VectorStoreFile } from '../../upstream/index.ts';
+import {
+  OPENAI_LIMITS,
+  type Upstream,
+  type VectorStore,
+  type VectorStoreFile,
+  walkPages,
+} from '../../upstream/index.ts';
 import { encodeNestedId, splitNestedId } from '../ids.ts';
 import { afterSiblingCalls, type NaiveLoading, nullIfMissing, settleAll } from '../loaders.ts';
 
-const LIST_PAGE_SIZE = 100;
+const LIST_PAGE_SIZE = OPENAI_LIMITS.listPage.max;
 
 /**
  * Keys are grouped per store. When reading the store's file list costs fewer calls than one
@@ -52,19 +58,17 @@ export function createVectorStoreFileLoader(
     const pages = Math.ceil(store.file_counts.total / LIST_PAGE_SIZE);
     if (pages >= fileIds.size) return null;
     const listed = new Map<string, VectorStoreFile | null>();
-    let after: string | undefined;
-    for (let page = 0; page <= pages; page++) {
-      const result = await upstream.listVectorStoreFiles(vectorStoreId, {
-        limit: LIST_PAGE_SIZE,
-        order: 'desc',
-        after,
-      });
-      for (const file of result.data) {
+    let read = 0;
+    const walk = walkPages((after) =>
+      upstream.listVectorStoreFiles(vectorStoreId, { limit: LIST_PAGE_SIZE, order: 'desc', after }),
+    );
+    for await (const page of walk) {
+      for (const file of page.data) {
         listed.set(file.id, file);
         loader.prime(encodeNestedId(vectorStoreId, file.id), file);
       }
-      after = result.data.at(-1)?.id;
-      if (!result.hasMore || [...fileIds].every((id) => listed.has(id))) break;
+      // One page more than the counts say, for files attached since they were read.
+      if (++read > pages || [...fileIds].every((id) => listed.has(id))) break;
     }
     return listed;
   }

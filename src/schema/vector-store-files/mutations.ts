@@ -1,7 +1,8 @@
+import { mapConcurrent } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
 import { type FileObject, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
-import { mapConcurrent } from '../concurrency.ts';
+import { costs, price } from '../cost.ts';
 import {
   type ErrorContext,
   FileFailure,
@@ -79,6 +80,7 @@ const RemoveFilesPayload = builder.objectRef<RemoveFilesPayloadShape>('RemoveFil
   description: 'What was taken out of the store, and an answer for each file that was not.',
   fields: (t) => ({
     vectorStore: t.field({
+      ...costs(price.lookup),
       type: VectorStoreRef,
       nullable: true,
       description: 'The store, read after the removal, so its counts are current.',
@@ -138,6 +140,7 @@ const UpdateVectorStoreFilePayload = builder
 
 builder.mutationFields((t) => ({
   addFiles: t.field({
+    ...costs(price.mutation),
     type: AddFilesPayload,
     description: `Attaches files already uploaded to OpenAI, through file batches (${MAX_FILES_PER_BATCH} files each). Each file gets its own answer; a file that does not exist does not stop the others.`,
     errors: resultOptions('addFiles'),
@@ -164,6 +167,7 @@ builder.mutationFields((t) => ({
     },
   }),
   removeFiles: t.field({
+    ...costs(price.mutation),
     type: RemoveFilesPayload,
     description:
       'Takes files out of a vector store (the Files stay, unless `deleteFiles` is true). Each file gets its own answer.',
@@ -199,6 +203,7 @@ builder.mutationFields((t) => ({
     },
   }),
   updateVectorStoreFile: t.field({
+    ...costs(price.mutation),
     type: UpdateVectorStoreFilePayload,
     description: 'Replaces the attributes of a file of a vector store (what search `filters` match).',
     errors: resultOptions('updateVectorStoreFile'),

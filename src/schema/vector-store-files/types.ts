@@ -1,16 +1,18 @@
-import type DataLoader from 'dataloader';
 import type {
+  FileCounts,
+  FileStatus,
+  ListOrder,
   Page,
   PageParams,
-  VectorStoreFileStatus as UpstreamFileStatus,
-  SortOrder as UpstreamSortOrder,
   VectorStoreFile,
 } from '../../upstream/index.ts';
 import { builder, fromUnixSeconds, objectKind, SortOrder } from '../builder.ts';
-import { type ConnectionArgs, resolveCursorConnection } from '../connections.ts';
+import { type ConnectionArgs, connectionFromUpstream } from '../connections.ts';
+import { costs, price } from '../cost.ts';
 import { FileRef } from '../files/types.ts';
 import { encodeNestedId, parseVectorStoreFileRef } from '../ids.ts';
-import { type FileCountsShape, parentVectorStore, VectorStoreRef } from '../vector-stores/types.ts';
+import { primeWith } from '../loaders.ts';
+import { parentVectorStore, VectorStoreRef } from '../vector-stores/types.ts';
 
 export const VectorStoreFileRef = builder.objectRef<VectorStoreFile>('VectorStoreFile');
 
@@ -46,6 +48,7 @@ builder.node(VectorStoreFileRef, {
   fields: (t) => ({
     openaiId: t.exposeString('id', { description: 'The id of the underlying file (file-...).' }),
     vectorStore: t.field({
+      ...costs(price.perPage),
       type: VectorStoreRef,
       nullable: true,
       description: 'The store it is attached to; null when it could not be read.',
@@ -80,6 +83,7 @@ builder.node(VectorStoreFileRef, {
       resolve: (file) => file.attributes ?? null,
     }),
     file: t.field({
+      ...costs(price.perPage),
       type: FileRef,
       nullable: true,
       description:
@@ -105,26 +109,20 @@ export const VectorStoreFileConnection = builder.connectionObject(
   { name: 'VectorStoreFileEdge', description: 'A vector store file in a page, with its cursor.' },
 );
 
-export function primeVectorStoreFiles(loader: DataLoader<string, VectorStoreFile | null>) {
-  return (files: readonly VectorStoreFile[]) => {
-    for (const file of files) loader.prime(encodeNestedId(file.vector_store_id, file.id), file);
-  };
-}
-
 /**
  * A store's or a batch's file list, one upstream page of it, with the exact count of the whole
  * (filtered) list from the owner's file counts.
  */
 export async function resolveFileList(
-  args: ConnectionArgs & { order?: UpstreamSortOrder | null; filter?: UpstreamFileStatus | null },
-  counts: FileCountsShape,
+  args: ConnectionArgs & { order?: ListOrder | null; filter?: FileStatus | null },
+  counts: FileCounts,
   source: {
-    fetch(page: PageParams & { filter?: UpstreamFileStatus | undefined }): Promise<Page<VectorStoreFile>>;
+    fetch(page: PageParams & { filter?: FileStatus | undefined }): Promise<Page<VectorStoreFile>>;
     prime?(files: readonly VectorStoreFile[]): void;
   },
 ) {
   const filter = args.filter ?? undefined;
-  const connection = await resolveCursorConnection(args, args.order ?? 'desc', {
+  const connection = await connectionFromUpstream(args, args.order ?? 'desc', {
     supportsBefore: true,
     fetch: (page) => source.fetch({ ...page, filter }),
     ...(source.prime ? { prime: source.prime } : {}),
@@ -135,6 +133,7 @@ export async function resolveFileList(
 builder.objectFields(VectorStoreRef, (t) => ({
   files: t.connection(
     {
+      ...costs(price.connection),
       type: VectorStoreFileRef,
       nullable: true,
       description:
@@ -146,12 +145,15 @@ builder.objectFields(VectorStoreRef, (t) => ({
       resolve: (store, args, context) =>
         resolveFileList(args, store.file_counts, {
           fetch: (page) => context.upstream.listVectorStoreFiles(store.id, page),
-          prime: primeVectorStoreFiles(context.loaders.vectorStoreFile),
+          prime: primeWith(context.loaders.vectorStoreFile, (file) =>
+            encodeNestedId(file.vector_store_id, file.id),
+          ),
         }),
     },
     VectorStoreFileConnection,
   ),
   file: t.field({
+    ...costs(price.lookup),
     type: VectorStoreFileRef,
     nullable: true,
     description: 'One file of this store; null when it is not attached. Batched per store.',

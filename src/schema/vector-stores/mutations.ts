@@ -1,8 +1,9 @@
 import type OpenAI from 'openai';
+import { mapConcurrent } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
-import type { VectorStore } from '../../upstream/index.ts';
+import { OPENAI_LIMITS, type VectorStore, walkPages } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
-import { mapConcurrent } from '../concurrency.ts';
+import { costs, price } from '../cost.ts';
 import {
   type ErrorContext,
   FileFailure,
@@ -17,8 +18,7 @@ import { parseFileIds, validateCount, validateExpiresAfter, validateMetadata } f
 import { VectorStoreRef } from './types.ts';
 
 /** OpenAI's cap on `file_ids` when creating a store; addFiles takes more. */
-const MAX_CREATE_FILE_IDS = 500;
-const LIST_PAGE_SIZE = 100;
+const MAX_CREATE_FILE_IDS = OPENAI_LIMITS.createStoreFileIds;
 const DELETE_CONCURRENCY = 5;
 
 const ExpirationPolicyInput = builder.inputType('ExpirationPolicyInput', {
@@ -130,6 +130,7 @@ const STORE_PARAMS = {
 
 builder.mutationFields((t) => ({
   createVectorStore: t.field({
+    ...costs(price.mutation),
     type: CreateVectorStorePayload,
     description: 'Creates a vector store, optionally with files attached at once.',
     errors: resultOptions('createVectorStore'),
@@ -160,6 +161,7 @@ builder.mutationFields((t) => ({
     },
   }),
   updateVectorStore: t.field({
+    ...costs(price.mutation),
     type: UpdateVectorStorePayload,
     description: 'Renames a vector store, or changes its metadata or expiration policy.',
     errors: resultOptions('updateVectorStore'),
@@ -191,6 +193,7 @@ builder.mutationFields((t) => ({
     },
   }),
   deleteVectorStore: t.field({
+    ...costs(price.mutation),
     type: DeleteVectorStorePayload,
     description:
       'Deletes a vector store. Its Files stay, unless `deleteFiles` is true: then every one of them is listed first (all pages), and deleted after the store.',
@@ -226,18 +229,16 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-/** Every file of the store, 100 a page, oldest first (new ones then land at the end, not in between). */
+/** Every file of the store, full pages, oldest first (new ones then land at the end, not in between). */
 async function listAllFileIds(context: Context, vectorStoreId: string): Promise<string[]> {
   const ids: string[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const page = await context.upstream.listVectorStoreFiles(vectorStoreId, {
-      limit: LIST_PAGE_SIZE,
+  const pages = walkPages((after) =>
+    context.upstream.listVectorStoreFiles(vectorStoreId, {
+      limit: OPENAI_LIMITS.listPage.max,
       order: 'asc',
       after,
-    });
-    ids.push(...page.data.map((file) => file.id));
-    after = page.data.at(-1)?.id;
-    if (!page.hasMore || after === undefined) return ids;
-  }
+    }),
+  );
+  for await (const page of pages) ids.push(...page.data.map((file) => file.id));
+  return ids;
 }

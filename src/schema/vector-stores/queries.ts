@@ -1,8 +1,8 @@
-import type DataLoader from 'dataloader';
-import type { VectorStore } from '../../upstream/index.ts';
 import { builder, SortOrder } from '../builder.ts';
-import { resolveCursorConnection } from '../connections.ts';
+import { connectionFromUpstream } from '../connections.ts';
+import { costs, price } from '../cost.ts';
 import { parseVectorStoreId } from '../ids.ts';
+import { primeWith } from '../loaders.ts';
 import { VectorStoreRef } from './types.ts';
 
 export const VectorStoreConnection = builder.connectionObject(
@@ -10,14 +10,9 @@ export const VectorStoreConnection = builder.connectionObject(
   { name: 'VectorStoreEdge', description: 'A vector store in a page, with its cursor.' },
 );
 
-export function primeVectorStores(loader: DataLoader<string, VectorStore | null>) {
-  return (stores: readonly VectorStore[]) => {
-    for (const store of stores) loader.prime(store.id, store);
-  };
-}
-
 builder.queryFields((t) => ({
   vectorStore: t.field({
+    ...costs(price.lookup),
     type: VectorStoreRef,
     nullable: true,
     description: 'A vector store by its global or raw (vs_...) id; null when it does not exist.',
@@ -27,6 +22,7 @@ builder.queryFields((t) => ({
   }),
   vectorStores: t.connection(
     {
+      ...costs(price.connection),
       type: VectorStoreRef,
       nullable: true,
       description:
@@ -35,10 +31,10 @@ builder.queryFields((t) => ({
         order: t.arg({ type: SortOrder, defaultValue: 'desc', description: 'Order by creation time.' }),
       },
       resolve: (_root, args, context) =>
-        resolveCursorConnection(args, args.order ?? 'desc', {
+        connectionFromUpstream(args, args.order ?? 'desc', {
           supportsBefore: true,
           fetch: (page) => context.upstream.listVectorStores(page),
-          prime: primeVectorStores(context.loaders.vectorStore),
+          prime: primeWith(context.loaders.vectorStore, (store) => store.id),
         }),
     },
     VectorStoreConnection,

@@ -1,7 +1,9 @@
 import { GraphQLError } from 'graphql';
 import type OpenAI from 'openai';
 import type { SearchResult } from '../../upstream/index.ts';
+import { OPENAI_LIMITS } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
+import { costs, price } from '../cost.ts';
 import { encodeNestedId } from '../ids.ts';
 import { VectorStoreFileRef } from '../vector-store-files/types.ts';
 import { VectorStoreRef } from './types.ts';
@@ -10,12 +12,15 @@ interface SearchHit extends SearchResult {
   vectorStoreId: string;
 }
 
-const MAX_RESULTS = 50;
+const RESULTS = OPENAI_LIMITS.searchResults;
 
 const VectorStoreSearchResult = builder.objectRef<SearchHit>('VectorStoreSearchResult').implement({
   description: 'A chunk of a file that matches a search, with its relevance.',
   fields: (t) => ({
     file: t.field({
+      // The loader lists the store's files only when that is cheaper than retrieving the hits one
+      // by one, which depends on the store's size: per result is the bound that holds for any.
+      ...costs(price.lookup),
       type: VectorStoreFileRef,
       nullable: true,
       description: 'The vector store file the chunk comes from; batched with the other results.',
@@ -39,13 +44,16 @@ const VectorStoreSearchResult = builder.objectRef<SearchHit>('VectorStoreSearchR
 
 builder.objectField(VectorStoreRef, 'search', (t) =>
   t.field({
+    ...costs(price.search),
     type: [VectorStoreSearchResult],
     nullable: true,
     description:
       'Searches the chunks of this store for relevant text, best match first. Null when the search failed (the error says why).',
     args: {
       query: t.arg.string({ required: true, description: 'What to look for.' }),
-      maxResults: t.arg.int({ description: `How many results at most (1..${MAX_RESULTS}, default 10).` }),
+      maxResults: t.arg.int({
+        description: `How many results at most (1..${RESULTS.max}, default ${RESULTS.default}).`,
+      }),
       filters: t.arg({
         type: 'JSONObject',
         description:
@@ -56,9 +64,9 @@ builder.objectField(VectorStoreRef, 'search', (t) =>
       }),
     },
     resolve: async (store, args, context) => {
-      if (args.maxResults != null && (args.maxResults < 1 || args.maxResults > MAX_RESULTS)) {
+      if (args.maxResults != null && (args.maxResults < 1 || args.maxResults > RESULTS.max)) {
         throw new GraphQLError(
-          `\`maxResults\` must be between 1 and ${MAX_RESULTS}, got ${args.maxResults}.`,
+          `\`maxResults\` must be between 1 and ${RESULTS.max}, got ${args.maxResults}.`,
           {
             extensions: { code: 'BAD_USER_INPUT', argument: 'maxResults' },
           },

@@ -1,5 +1,5 @@
 import type { Context } from '../../context.ts';
-import type { VectorStore } from '../../upstream/index.ts';
+import type { FileCounts as FileCountsShape, VectorStore } from '../../upstream/index.ts';
 import { builder, fromOptionalUnixSeconds, fromUnixSeconds, objectKind } from '../builder.ts';
 
 export const VectorStoreRef = builder.objectRef<VectorStore>('VectorStore');
@@ -25,14 +25,6 @@ export const VectorStoreStatus = builder.enumType('VectorStoreStatus', {
     COMPLETED: { value: 'completed', description: 'Every file is processed; the store is ready.' },
   } as const,
 });
-
-export interface FileCountsShape {
-  in_progress: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  total: number;
-}
 
 export const FileCounts = builder.objectRef<FileCountsShape>('FileCounts').implement({
   description: 'How many files are in each processing state.',

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
+import { createGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
 
 interface PageData {
   vectorStore: {
@@ -32,7 +32,7 @@ describe('connections over OpenAI cursors', () => {
   const stores: Record<'mixed' | 'oneSecond', string> = { mixed: '', oneSecond: '' };
 
   beforeAll(async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const fileIds = await uploadTextFiles(gateway.openai, 150);
     const mixed = await gateway.openai.vectorStores.create({ name: 'mixed seconds' });
     for (const [start, end] of [

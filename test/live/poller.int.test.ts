@@ -1,10 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import OpenAI from 'openai';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LiveRegistry, type LiveSession, type LiveUpdate } from '../../src/live/registry.ts';
-import { defaultUpstreamPolicy, type FileBatch } from '../../src/upstream/index.ts';
+import { createUpstreamClient, defaultUpstreamPolicy, type FileBatch } from '../../src/upstream/index.ts';
 
 /**
  * The poller against a scripted upstream: each GET of the batch takes the next scripted answer
@@ -62,13 +61,13 @@ describe('status poller', () => {
         .end(JSON.stringify(batch(answer.status, answer.status === 'completed' ? 0 : 1)));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const client = new OpenAI({
-      apiKey: 'sk-test',
-      baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
-      maxRetries: 0,
-    });
+    const policy = { ...defaultUpstreamPolicy, readRetries: 0 };
+    const client = createUpstreamClient(
+      { apiKey: 'sk-test', baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1` },
+      policy,
+    );
     registry = new LiveRegistry({
-      policy: { ...defaultUpstreamPolicy, readRetries: 0 },
+      policy,
       timing: { initialIntervalMs: 20, growth: 2, maxIntervalMs: 80, maxConsecutiveFailures: 3 },
     });
     request = new AbortController();

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
+import { createGateway, seedStore, type TestGateway } from '../support/gateway.ts';
 
 const DASHBOARD = /* GraphQL */ `
   query Dashboard {
@@ -37,7 +37,7 @@ interface DashboardData {
 describe('the dashboard query', () => {
   let gateway: TestGateway;
   beforeEach(async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
   });
   afterEach(() => gateway.close());
 

@@ -1,11 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
-import { seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
+import { createGateway, seedStore, type TestGateway } from '../support/gateway.ts';
 
 describe('node lookups', () => {
   let gateway: TestGateway;
   beforeEach(async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
   });
   afterEach(() => gateway.close());
 

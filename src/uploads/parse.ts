@@ -1,6 +1,8 @@
 import type { EventEmitter } from 'node:events';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
 import { processRequest } from 'graphql-upload-minimal';
+import { OPENAI_LIMITS } from '../upstream/index.ts';
 
 /**
  * Reading a GraphQL multipart request with graphql-upload-minimal 1.6.4, minus what it gets wrong.
@@ -19,11 +21,22 @@ import { processRequest } from 'graphql-upload-minimal';
  * content type without a boundary with a message that only repeats the content type.
  */
 
-export interface UploadRequestLimits {
-  maxFileSize: number;
+export interface UploadLimits {
+  /** OpenAI's own limit is 512 MB per file. */
+  maxFileBytes: number;
   maxFiles: number;
-  maxFieldSize: number;
+  /** The `operations` and `map` fields of a multipart request. */
+  maxFieldBytes: number;
 }
+
+export const defaultUploadLimits: UploadLimits = {
+  maxFileBytes: OPENAI_LIMITS.fileBytes,
+  maxFiles: 20,
+  maxFieldBytes: 1024 * 1024,
+};
+
+/** The body of a multipart request as a Node stream, with its headers (an IncomingMessage is one). */
+export type MultipartBody = Readable & { headers: IncomingHttpHeaders };
 
 /** A refusal with the HTTP status to answer it with, as graphql-upload-minimal's errors carry. */
 export class UploadRequestError extends Error {
@@ -38,11 +51,14 @@ export class UploadRequestError extends Error {
 
 const SPEC = 'https://github.com/jaydenseric/graphql-multipart-request-spec';
 
-/** Parses the operations and map; files stay streams, read later by the resolvers. */
+/**
+ * Parses the operations and map; files stay streams, read later by the resolvers. `response` is
+ * the Node response when there is one: once it closes, later reads of a file fail at once.
+ */
 export async function parseUploadRequest(
-  req: IncomingMessage,
-  res: ServerResponse,
-  limits: UploadRequestLimits,
+  req: MultipartBody,
+  response: EventEmitter | undefined,
+  limits: UploadLimits,
 ): Promise<unknown> {
   // Its own words for this are "Invalid content-type multipart/form-data, should be multipart/form-data;".
   if (!/;\s*boundary=/i.test(req.headers['content-type'] ?? '')) {
@@ -53,7 +69,12 @@ export async function parseUploadRequest(
   }
   guardParser(req);
   try {
-    return await processRequest(req, res, limits);
+    return await processRequest(req as never, response as never, {
+      // One byte over the limit is enough to know a file is too large; receive.ts tells it.
+      maxFileSize: limits.maxFileBytes + 1,
+      maxFiles: limits.maxFiles,
+      maxFieldSize: limits.maxFieldBytes,
+    });
   } catch (error) {
     const status = (error as { status?: unknown } | null)?.status;
     // Only "no operations and no map at all" is a 500 there, and it is the client's mistake.
@@ -73,10 +94,10 @@ export async function parseUploadRequest(
  * ever unhandled, and its `map` field is checked before the library's listener gets it; a bad path
  * destroys the parser with a 400, which the library reports as its own error.
  */
-function guardParser(req: IncomingMessage): void {
+function guardParser(req: Readable): void {
   const pipe = req.pipe;
   req.pipe = function pipeThroughGuard<T extends NodeJS.WritableStream>(
-    this: IncomingMessage,
+    this: Readable,
     parser: T,
     options?: { end?: boolean },
   ): T {

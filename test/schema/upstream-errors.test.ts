@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { seedStore, startGateway, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
+import { createGateway, seedStore, TEST_API_KEY, type TestGateway } from '../support/gateway.ts';
 
 describe('upstream failures', () => {
   let gateway: TestGateway;
   afterEach(() => gateway.close());
 
   it('fails only the field whose upstream call failed, with a code, and keeps the siblings', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId, fileIds } = await seedStore(gateway.openai, { name: 'kept', files: 1 });
     gateway.emulator.setFaults({ routes: { 'GET /v1/files/{file_id}': { errorRate: 1, errorStatus: 500 } } });
 
@@ -29,7 +29,7 @@ describe('upstream failures', () => {
   });
 
   it('reports a rate limit with its delay instead of sleeping through a long Retry-After', async () => {
-    gateway = await startGateway({ app: { policy: { readRetries: 2, maxRetryAfterSeconds: 5 } } });
+    gateway = await createGateway({ app: { policy: { readRetries: 2, maxRetryAfterSeconds: 5 } } });
     const { storeId } = await seedStore(gateway.openai, { files: 0 });
     gateway.emulator.setFaults({
       routes: { 'GET /v1/vector_stores/{vector_store_id}': { rateLimitRate: 1, retryAfterSeconds: 30 } },
@@ -47,7 +47,7 @@ describe('upstream failures', () => {
   });
 
   it('retries reads through a short Retry-After and succeeds', async () => {
-    gateway = await startGateway({ app: { policy: { readRetries: 2, maxRetryAfterSeconds: 5 } } });
+    gateway = await createGateway({ app: { policy: { readRetries: 2, maxRetryAfterSeconds: 5 } } });
     const { storeId } = await seedStore(gateway.openai, { name: 'patient', files: 0 });
     gateway.emulator.setFaults({
       seed: 7,
@@ -59,8 +59,8 @@ describe('upstream failures', () => {
   });
 
   it('never forwards OpenAI error text, which for a bad key echoes part of it', async () => {
-    gateway = await startGateway({ emulator: { apiKeys: ['sk-some-other-key'] } });
-    const response = await fetch(gateway.url, {
+    gateway = await createGateway({ emulator: { apiKeys: ['sk-some-other-key'] } });
+    const response = await gateway.fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({

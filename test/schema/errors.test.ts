@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { mapConcurrent, semaphore } from '../../src/schema/concurrency.ts';
 import { inputPaths, pathSegments } from '../../src/schema/errors.ts';
 
 describe('inputPaths', () => {
@@ -29,39 +28,5 @@ describe('inputPaths', () => {
   it('splits a field into path segments', () => {
     expect(pathSegments('input.fileIds[3]')).toEqual(['input', 'fileIds', '3']);
     expect(pathSegments('input.metadata.lang')).toEqual(['input', 'metadata', 'lang']);
-  });
-});
-
-describe('semaphore and mapConcurrent', () => {
-  it('runs at most `limit` at once and answers in item order', async () => {
-    let running = 0;
-    let most = 0;
-    const results = await mapConcurrent([30, 5, 20, 1, 10, 2], 3, async (delay, index) => {
-      running++;
-      most = Math.max(most, running);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      running--;
-      return index;
-    });
-    expect(results).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(most).toBe(3);
-  });
-
-  it('hands a released place to the longest waiter', async () => {
-    const acquire = semaphore(1);
-    const order: string[] = [];
-    const first = await acquire();
-    const second = acquire().then((release) => {
-      order.push('second');
-      return release;
-    });
-    const third = acquire().then((release) => {
-      order.push('third');
-      release();
-    });
-    first();
-    (await second)();
-    await third;
-    expect(order).toEqual(['second', 'third']);
   });
 });

@@ -1,0 +1,85 @@
+import type { Plugin } from 'graphql-yoga';
+import type { Access, AccessControl } from '../access.ts';
+import type { UpstreamClient, UpstreamClients } from '../upstream/index.ts';
+import { refusalResponse } from './refusal.ts';
+import { ROUTES } from './routes.ts';
+
+/**
+ * Any of these shows the request was preflighted, or sent by a client that cannot be a plain
+ * cross-site form: yoga's, Apollo's, and the GraphQL-over-HTTP style.
+ */
+export const PREFLIGHT_HEADERS = [
+  'x-graphql-yoga-csrf',
+  'apollo-require-preflight',
+  'x-apollo-operation-name',
+  'graphql-preflight',
+] as const;
+
+/** Content types a browser sends cross-site without a CORS preflight. */
+const SIMPLE_CONTENT_TYPES = new Set([
+  'application/x-www-form-urlencoded',
+  'multipart/form-data',
+  'text/plain',
+  '',
+]);
+
+/**
+ * A request a browser could send from another site without a preflight: a GET that runs an
+ * operation, or a POST with a "simple" content type (multipart uploads included). It must carry a
+ * preflight header. Checked before the body is read, since an upload's body is parsed by the
+ * gateway itself, outside yoga's own CSRF check.
+ */
+export function isUnpreflightedCrossSiteRequest(request: Request, url: URL): boolean {
+  if (PREFLIGHT_HEADERS.some((name) => request.headers.has(name))) return false;
+  if (request.method === 'GET' || request.method === 'HEAD') return url.searchParams.has('query');
+  const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  return SIMPLE_CONTENT_TYPES.has(mediaType);
+}
+
+/** What the edge decided about a request before GraphQL runs: who calls, through which client. */
+export interface Grant {
+  access: Extract<Access, { granted: true }>;
+  client: UpstreamClient;
+}
+
+export interface AccessPlugin {
+  plugin: Plugin;
+  /** The grant of a request that passed; the context factory builds on it. */
+  grantOf(request: Request): Grant | undefined;
+}
+
+/**
+ * The CSRF check and the access decision for every GraphQL request, as it arrives: a refused
+ * request is answered before a byte of its body is read (an upload streams nothing).
+ */
+export function useAccess(decide: AccessControl, clients: UpstreamClients): AccessPlugin {
+  const grants = new WeakMap<Request, Grant>();
+  const plugin: Plugin = {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== ROUTES.graphql || request.method === 'OPTIONS') return;
+      if (isUnpreflightedCrossSiteRequest(request, url)) {
+        endResponse(
+          refusalResponse(fetchAPI, request, {
+            status: 403,
+            code: 'CSRF_PREFLIGHT_REQUIRED',
+            message:
+              'This request could have been sent by another site: add a header such as `x-graphql-yoga-csrf: 1`, `apollo-require-preflight: true` or `graphql-preflight: 1`, or send JSON.',
+          }),
+        );
+        return;
+      }
+      const access = decide((name) => request.headers.get(name));
+      if (!access.granted) {
+        const headers: Record<string, string> = access.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
+        endResponse(refusalResponse(fetchAPI, request, { ...access, headers }));
+        return;
+      }
+      const client =
+        access.credential === null
+          ? clients.forCallerKey(access.callerKey)
+          : clients.named(access.credential);
+      grants.set(request, { access, client });
+    },
+  };
+  return { plugin, grantOf: (request) => grants.get(request) };
+}

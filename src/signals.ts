@@ -1,0 +1,51 @@
+/**
+ * The one way the gateway combines abort signals (a client that goes away, an operation's
+ * deadline, a call's deadline).
+ *
+ * Not `AbortSignal.any`: on Node 20 a signal from `AbortSignal.any` or `AbortSignal.timeout` that
+ * has an abort listener is held by Node itself until that listener is removed (a timeout's, until
+ * it fires), and the openai SDK adds a listener to the signal it is given and never removes it, so
+ * every upstream call leaked its signal and what it holds. A plain controller's signal has no such
+ * hold on any Node version, and `release` takes the link's own listeners off its sources once the
+ * work is done, so a long-lived source (a request's signal) does not collect listeners either.
+ */
+export interface LinkedSignal {
+  readonly signal: AbortSignal;
+  /** Detaches from the sources; call it when the work the signal guards is over. */
+  release(): void;
+}
+
+const NOTHING_TO_RELEASE = () => {};
+
+/** A signal that aborts with the first source to abort, with that source's reason. */
+export function linkSignals(sources: ReadonlyArray<AbortSignal | undefined>): LinkedSignal {
+  const present = sources.filter((source): source is AbortSignal => source !== undefined);
+  const controller = new AbortController();
+  const aborted = present.find((source) => source.aborted);
+  if (aborted) {
+    controller.abort(aborted.reason);
+    return { signal: controller.signal, release: NOTHING_TO_RELEASE };
+  }
+  const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
+  for (const source of present) source.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    release() {
+      for (const source of present) source.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
+/**
+ * A deadline as a signal that aborts with a `TimeoutError` after `ms`, like `AbortSignal.timeout`
+ * but with a timer `release` clears, so a deadline that is not reached holds nothing afterwards.
+ */
+export function deadlineSignal(ms: number): LinkedSignal {
+  const controller = new AbortController();
+  const timer = setTimeout(() => {
+    controller.abort(new DOMException('The operation timed out.', 'TimeoutError'));
+  }, ms);
+  // A pending deadline alone must not keep the process alive.
+  timer.unref();
+  return { signal: controller.signal, release: () => clearTimeout(timer) };
+}

@@ -1,0 +1,23 @@
+/**
+ * What OpenAI's Vector Stores and Files API documents as its limits (the OpenAPI description in
+ * vendor/openai, and its guides), defined once: the schema's validation, its descriptions, the
+ * connection helper and the cost estimate all read them from here.
+ */
+export const OPENAI_LIMITS = {
+  /** `limit` of the vector-store, store-file and batch-file lists. */
+  listPage: { default: 20, max: 100 },
+  /** `limit` of `GET /files`, which has no `before`. */
+  filesListPage: { default: 10_000, max: 10_000 },
+  /** `max_num_results` of a search. */
+  searchResults: { default: 10, max: 50 },
+  /** Files of one file batch. */
+  batchFiles: 2000,
+  /** `file_ids` when creating a store. */
+  createStoreFileIds: 500,
+  /** Metadata and attributes: pairs, key length, string value length. */
+  pairs: { max: 16, keyLength: 64, stringValueLength: 512 },
+  /** A store's `expires_after.days`; the only anchor is `last_active_at`. */
+  storeExpiryDays: { min: 1, max: 365 },
+  /** One file through `POST /files`. */
+  fileBytes: 512 * 1024 * 1024,
+} as const;

@@ -1,0 +1,403 @@
+import type OpenAI from 'openai';
+import { APIUserAbortError } from 'openai';
+import { deadlineSignal, linkSignals } from '../signals.ts';
+import type { UpstreamClient, UpstreamPolicy } from './client.ts';
+import { toUpstreamError, type UpstreamError } from './errors.ts';
+import { type FilePurpose, type FileToUpload, uploadFileStream } from './file-upload.ts';
+import type {
+  FileBatch,
+  FileObject,
+  FileStatus,
+  Page,
+  PageParams,
+  Polled,
+  SearchResult,
+  VectorStore,
+  VectorStoreFile,
+} from './types.ts';
+
+export interface UpstreamCall {
+  operation: string;
+  outcome: 'ok' | UpstreamError['code'];
+  durationMs: number;
+  /** OpenAI's `x-request-id`, for support; null when no answer came. */
+  upstreamRequestId: string | null;
+}
+
+/** Whose calls these are: a request (or a status poller) and how its calls are reported. */
+export interface UpstreamScope {
+  /** Aborts the scope's calls: the client went away, or the operation's deadline passed. */
+  signal?: AbortSignal | undefined;
+  onCall?: ((call: UpstreamCall) => void) | undefined;
+}
+
+type CallOptions = OpenAI.RequestOptions;
+
+interface Attempts {
+  /** SDK retries after the first attempt. */
+  retries: number;
+  /** The scope's signal cancels the call (cleanup of what a failed request created must not). */
+  cancellable: boolean;
+  /** The per-call deadline applies (an upload lasts as long as the client takes to send it). */
+  deadline: boolean;
+}
+
+/** Longer poll hints are treated as this: a poller still has deadlines to keep. */
+const MAX_POLL_AFTER_MS = 60_000;
+
+/**
+ * The gateway's only door to OpenAI, for one scope. Every call carries the scope's abort signal
+ * and a deadline, reads are retried by the SDK and writes are not, and every failure leaves as an
+ * UpstreamError.
+ */
+export class Upstream {
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly sdk: OpenAI;
+
+  constructor(
+    private readonly client: UpstreamClient,
+    private readonly policy: UpstreamPolicy,
+    private readonly scope: UpstreamScope = {},
+  ) {
+    this.sdk = client.sdk;
+  }
+
+  listVectorStores(page: PageParams): Promise<Page<VectorStore>> {
+    return this.read('vectorStores.list', (options) =>
+      pageOf(this.sdk.vectorStores.list(pageQuery(page), options)),
+    );
+  }
+
+  retrieveVectorStore(vectorStoreId: string): Promise<VectorStore> {
+    return this.read('vectorStores.retrieve', (options) =>
+      this.sdk.vectorStores.retrieve(vectorStoreId, options),
+    );
+  }
+
+  listVectorStoreFiles(
+    vectorStoreId: string,
+    page: PageParams & { filter?: FileStatus | undefined },
+  ): Promise<Page<VectorStoreFile>> {
+    return this.read('vectorStores.files.list', (options) =>
+      pageOf(
+        this.sdk.vectorStores.files.list(vectorStoreId, { ...pageQuery(page), filter: page.filter }, options),
+      ),
+    );
+  }
+
+  retrieveVectorStoreFile(vectorStoreId: string, fileId: string): Promise<VectorStoreFile> {
+    return this.read('vectorStores.files.retrieve', (options) =>
+      this.sdk.vectorStores.files.retrieve(fileId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  retrieveFileBatch(vectorStoreId: string, batchId: string): Promise<FileBatch> {
+    return this.read('vectorStores.fileBatches.retrieve', (options) =>
+      this.sdk.vectorStores.fileBatches.retrieve(batchId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  listFileBatchFiles(
+    vectorStoreId: string,
+    batchId: string,
+    page: PageParams & { filter?: FileStatus | undefined },
+  ): Promise<Page<VectorStoreFile>> {
+    return this.read('vectorStores.fileBatches.listFiles', (options) =>
+      pageOf(
+        this.sdk.vectorStores.fileBatches.listFiles(
+          batchId,
+          { vector_store_id: vectorStoreId, ...pageQuery(page), filter: page.filter },
+          options,
+        ),
+      ),
+    );
+  }
+
+  /** `/files` has no `before`; its `limit` goes up to 10,000. */
+  listFiles(page: Omit<PageParams, 'before'> & { purpose?: string | undefined }): Promise<Page<FileObject>> {
+    return this.read('files.list', (options) =>
+      pageOf(
+        this.sdk.files.list(
+          { limit: page.limit, order: page.order, after: page.after, purpose: page.purpose },
+          options,
+        ),
+      ),
+    );
+  }
+
+  retrieveFile(fileId: string): Promise<FileObject> {
+    return this.read('files.retrieve', (options) => this.sdk.files.retrieve(fileId, options));
+  }
+
+  /** A POST, but it changes nothing upstream, so it is retried like a read. */
+  search(
+    vectorStoreId: string,
+    body: OpenAI.VectorStores.VectorStoreSearchParams,
+  ): Promise<Page<SearchResult>> {
+    return this.read('vectorStores.search', (options) =>
+      pageOf(this.sdk.vectorStores.search(vectorStoreId, body, options)),
+    );
+  }
+
+  createVectorStore(body: OpenAI.VectorStores.VectorStoreCreateParams): Promise<VectorStore> {
+    return this.write('vectorStores.create', (options) => this.sdk.vectorStores.create(body, options));
+  }
+
+  updateVectorStore(
+    vectorStoreId: string,
+    body: OpenAI.VectorStores.VectorStoreUpdateParams,
+  ): Promise<VectorStore> {
+    return this.write('vectorStores.update', (options) =>
+      this.sdk.vectorStores.update(vectorStoreId, body, options),
+    );
+  }
+
+  async deleteVectorStore(vectorStoreId: string): Promise<void> {
+    await this.write('vectorStores.delete', (options) =>
+      this.sdk.vectorStores.delete(vectorStoreId, options),
+    );
+  }
+
+  createFileBatch(
+    vectorStoreId: string,
+    body: OpenAI.VectorStores.FileBatchCreateParams,
+  ): Promise<FileBatch> {
+    return this.write('vectorStores.fileBatches.create', (options) =>
+      this.sdk.vectorStores.fileBatches.create(vectorStoreId, body, options),
+    );
+  }
+
+  cancelFileBatch(vectorStoreId: string, batchId: string): Promise<FileBatch> {
+    return this.write('vectorStores.fileBatches.cancel', (options) =>
+      this.sdk.vectorStores.fileBatches.cancel(batchId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  updateVectorStoreFile(
+    vectorStoreId: string,
+    fileId: string,
+    attributes: NonNullable<OpenAI.VectorStores.FileUpdateParams['attributes']>,
+  ): Promise<VectorStoreFile> {
+    return this.write('vectorStores.files.update', (options) =>
+      this.sdk.vectorStores.files.update(fileId, { vector_store_id: vectorStoreId, attributes }, options),
+    );
+  }
+
+  /** Detaches only: the File itself stays. */
+  async detachFile(vectorStoreId: string, fileId: string): Promise<void> {
+    await this.write('vectorStores.files.delete', (options) =>
+      this.sdk.vectorStores.files.delete(fileId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  /**
+   * Deletes a File (which also takes it out of every store). `outlivesRequest` is for cleanup of
+   * what this request created: it must happen even when the failure was the client going away.
+   */
+  async deleteFile(fileId: string, options: { outlivesRequest?: boolean } = {}): Promise<void> {
+    await this.run('files.delete', (callOptions) => this.sdk.files.delete(fileId, callOptions), {
+      retries: 0,
+      cancellable: !options.outlivesRequest,
+      deadline: true,
+    });
+  }
+
+  /**
+   * Streams one file to `POST /files`, never holding it whole (see file-upload.ts for why not
+   * through the SDK). It holds one of the credential's concurrency slots while it runs. The scope's
+   * signal does not cancel it: a client that goes away mid-file makes its stream fail, which cuts
+   * the upload; once every byte is in, the upload is let finish, so the File it creates is known
+   * and can be removed, rather than a cancelled request that upstream may still have stored. The
+   * per-call deadline does not apply either, since the client sets the pace; upstream stalls are
+   * caught by undici's idle timeouts. When the stream fails, its error is what this rejects with.
+   */
+  async uploadFile(
+    file: FileToUpload,
+    options: { purpose: FilePurpose; expiresAfterSeconds?: number | undefined },
+  ): Promise<FileObject> {
+    let sourceError: unknown;
+    file.body.once('error', (error) => {
+      sourceError = error;
+    });
+    try {
+      return await this.run(
+        'files.create',
+        () =>
+          this.client.limit.run(() =>
+            uploadFileStream(uploadTarget(this.client), file, {
+              ...options,
+              timeoutMs: this.policy.callTimeoutMs,
+            }),
+          ),
+        { retries: 0, cancellable: false, deadline: false },
+      );
+    } catch (error) {
+      throw sourceError ?? error;
+    }
+  }
+
+  pollFileBatch(vectorStoreId: string, batchId: string): Promise<Polled<FileBatch>> {
+    return this.poll('vectorStores.fileBatches.retrieve', (options) =>
+      this.sdk.vectorStores.fileBatches.retrieve(batchId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  pollVectorStoreFile(vectorStoreId: string, fileId: string): Promise<Polled<VectorStoreFile>> {
+    return this.poll('vectorStores.files.retrieve', (options) =>
+      this.sdk.vectorStores.files.retrieve(fileId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  pollVectorStore(vectorStoreId: string): Promise<Polled<VectorStore>> {
+    return this.poll('vectorStores.retrieve', (options) =>
+      this.sdk.vectorStores.retrieve(vectorStoreId, options),
+    );
+  }
+
+  /** Whether the scope was cancelled (the client went away, or its deadline passed). */
+  get cancelled(): boolean {
+    return this.scope.signal?.aborted ?? false;
+  }
+
+  /**
+   * Resolves once no call of this scope is in flight (or after `maxWaitMs`). Detail loaders
+   * dispatch then: the rows of sibling lists arrive one response at a time, and waiting for the
+   * last one turns many small batches into one.
+   */
+  settled(maxWaitMs: number): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, maxWaitMs);
+      const waiters = this.idleWaiters;
+      function done() {
+        clearTimeout(timer);
+        const index = waiters.indexOf(done);
+        if (index >= 0) waiters.splice(index, 1);
+        resolve();
+      }
+      waiters.push(done);
+    });
+  }
+
+  private read<T>(operation: string, call: (options: CallOptions) => Promise<T>): Promise<T> {
+    return this.run(operation, call, { retries: this.policy.readRetries, cancellable: true, deadline: true });
+  }
+
+  /** Writes go out once: the SDK sends no idempotency key, so a retried create is a duplicate. */
+  private write<T>(operation: string, call: (options: CallOptions) => Promise<T>): Promise<T> {
+    return this.run(operation, call, { retries: 0, cancellable: true, deadline: true });
+  }
+
+  /**
+   * A status read, attempted once: a poller's own backoff is its retry, and SDK retries on top of
+   * it would multiply the load on an upstream that is already failing. It keeps the response's
+   * `openai-poll-after-ms`, which plain reads drop.
+   */
+  private poll<T>(
+    operation: string,
+    call: (options: CallOptions) => { withResponse(): Promise<{ data: T; response: Response }> },
+  ): Promise<Polled<T>> {
+    return this.run(
+      operation,
+      async (options) => {
+        const { data, response } = await call(options).withResponse();
+        return { value: data, pollAfterMs: pollAfterMs(response.headers) };
+      },
+      { retries: 0, cancellable: true, deadline: true },
+    );
+  }
+
+  private async run<T>(
+    operation: string,
+    call: (options: CallOptions) => Promise<T>,
+    attempts: Attempts,
+  ): Promise<T> {
+    const deadline = attempts.deadline ? deadlineSignal(this.policy.callTimeoutMs) : undefined;
+    const link = linkSignals([attempts.cancellable ? this.scope.signal : undefined, deadline?.signal]);
+    const started = performance.now();
+    this.inFlight++;
+    try {
+      const result = await untilAborted(
+        call({ signal: link.signal, maxRetries: attempts.retries }),
+        link.signal,
+      );
+      this.report(operation, 'ok', started, requestIdOf(result));
+      return result;
+    } catch (error) {
+      const failure = toUpstreamError(error, deadline?.signal, this.scope.signal);
+      this.report(operation, failure.code, started, failure.requestId);
+      throw failure;
+    } finally {
+      link.release();
+      deadline?.release();
+      this.inFlight--;
+      // Let the continuations of this call queue their keys before waiting loaders dispatch.
+      if (this.inFlight === 0) setImmediate(() => this.wakeIdleWaiters());
+    }
+  }
+
+  private report(
+    operation: string,
+    outcome: UpstreamCall['outcome'],
+    started: number,
+    upstreamRequestId: string | null,
+  ): void {
+    this.scope.onCall?.({ operation, outcome, durationMs: performance.now() - started, upstreamRequestId });
+  }
+
+  private wakeIdleWaiters(): void {
+    if (this.inFlight > 0) return;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+}
+
+/**
+ * Settles with the call, or rejects as soon as its signal aborts. The SDK sleeps between retries
+ * without watching the signal (openai 6.49 checks it only before the next attempt), so a deadline
+ * or a client that went away during a Retry-After or backoff wait would otherwise be noticed only
+ * once the wait is over. The call left behind sends nothing more (the signal is checked before
+ * every attempt) and its late failure is dropped.
+ */
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new APIUserAbortError());
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/** Pages, unlike objects, do not carry OpenAI's request id; the raw response does. */
+async function pageOf<T>(pending: {
+  withResponse(): Promise<{ data: { data: T[]; has_more?: boolean }; request_id: string | null }>;
+}): Promise<Page<T>> {
+  const { data: page, request_id } = await pending.withResponse();
+  return { data: page.data, hasMore: page.has_more ?? false, requestId: request_id };
+}
+
+/** OpenAI's request id of a result: the SDK hides it on objects, `pageOf` keeps it on pages. */
+function requestIdOf(result: unknown): string | null {
+  if (typeof result !== 'object' || result === null) return null;
+  const id = '_request_id' in result ? result._request_id : 'requestId' in result ? result.requestId : null;
+  return typeof id === 'string' ? id : null;
+}
+
+function pollAfterMs(headers: Headers): number | null {
+  const value = Number.parseInt(headers.get('openai-poll-after-ms') ?? '', 10);
+  return Number.isFinite(value) && value >= 0 ? Math.min(value, MAX_POLL_AFTER_MS) : null;
+}
+
+/** The credential as the one call that does not go through the SDK needs it. */
+function uploadTarget(client: UpstreamClient) {
+  return {
+    baseURL: client.sdk.baseURL,
+    apiKey: client.credential.apiKey,
+    organization: client.credential.organization ?? null,
+    project: client.credential.project ?? null,
+  };
+}
+
+function pageQuery(page: PageParams) {
+  return { limit: page.limit, order: page.order, after: page.after, before: page.before };
+}
