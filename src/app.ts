@@ -1,13 +1,13 @@
 import type { RequestListener } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { createAccessControl, type GatewayToken } from './access.ts';
+import type { GatewayToken } from './access.ts';
 import { type Context, createRequestContexts, type Deadlines, defaultDeadlines } from './context.ts';
 import { nodeRequestListener } from './http/node.ts';
 import { useRoutes } from './http/routes.ts';
 import { useAccess } from './http/use-access.ts';
-import { useBodyLimit } from './http/use-body-limit.ts';
+import { DEFAULT_JSON_BODY_BYTES, useBodyLimit } from './http/use-body-limit.ts';
 import { useGraphiQL } from './http/use-graphiql.ts';
-import { useHealth } from './http/use-health.ts';
+import { BUILT_IN_HEALTH_CHECK_OFF, useHealth } from './http/use-health.ts';
 import { type QueryLimits, useQueryLimits } from './http/use-query-limits.ts';
 import { useRequestErrors } from './http/use-request-errors.ts';
 import { useRequestLog } from './http/use-request-log.ts';
@@ -16,7 +16,7 @@ import { LiveRegistry } from './live/registry.ts';
 import { createLogger, type LoggerOptions, yogaLogger } from './observability/logger.ts';
 import { createMetrics } from './observability/metrics.ts';
 import { schema } from './schema/index.ts';
-import { defaultUploadLimits, type UploadLimits } from './uploads/parse.ts';
+import { defaultUploadLimits, largestUpload, type UploadLimits } from './uploads/parse.ts';
 import {
   createUpstreamClients,
   defaultUpstreamPolicy,
@@ -51,16 +51,6 @@ export interface AppOptions {
   plugins?: Array<Plugin | Plugin<Record<string, unknown>>>;
 }
 
-/** JSON bodies; uploads are multipart and streamed, so this does not bound them. */
-const MAX_JSON_BODY_BYTES = 2 * 1024 * 1024;
-
-/**
- * yoga always answers health checks at the endpoint it is given, matching any URL that ends with
- * it; health is served by useHealth at exact paths instead, so yoga 5.24's is given an endpoint
- * no URL can end with (a URL never ends with a space).
- */
-const UNREACHABLE_ENDPOINT = ' ';
-
 export interface App {
   yoga: YogaServerInstance<NodeServerContext, Context>;
   /** For `http.createServer`: the yoga handler behind the Node-only checks. */
@@ -75,36 +65,32 @@ export interface App {
 export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
   const uploadLimits = { ...defaultUploadLimits, ...options.uploads };
-  const defaultCredential = options.defaultCredential ?? [...options.credentials.keys()][0];
-  if (defaultCredential === undefined || !options.credentials.has(defaultCredential)) {
-    throw new Error('createApp needs at least one credential, and the default must be one of them.');
-  }
-  const clients = createUpstreamClients(options.credentials, defaultCredential, policy);
+  const defaultCredential = options.defaultCredential ?? [...options.credentials.keys()][0] ?? '';
   const access = useAccess(
-    createAccessControl({
+    {
       credentialNames: [...options.credentials.keys()],
       defaultCredential,
       tokens: options.tokens ?? [],
       allowCallerKeys: options.allowCallerKeys ?? false,
-    }),
-    clients,
+    },
+    createUpstreamClients(options.credentials, defaultCredential, policy),
   );
   // Every secret the process holds, so no log line or metric label can carry one.
-  const secrets = [
-    ...[...options.credentials.values()].map((credential) => credential.apiKey),
-    ...(options.tokens ?? []).map((token) => token.secret),
-  ];
+  const secrets = [...options.credentials.values()].map((credential) => credential.apiKey);
+  for (const token of options.tokens ?? []) secrets.push(token.secret);
   const logger = createLogger({ level: 'warn', ...options.log, secrets });
   const requestLog = useRequestLog(logger);
   const metrics = options.metrics === false ? undefined : createMetrics({ secrets });
   const readiness = { ready: true };
+  const report = (call: UpstreamCall, requestId: string, credential: string | null) => {
+    // The credential's name, never its key; a caller's own key is counted as such.
+    metrics?.recordUpstreamCall({ ...call, credential: credential ?? 'caller-key' });
+    options.onUpstreamCall?.({ ...call, requestId, credential });
+  };
   // Pollers outlive the request that started them; their calls are reported under the poller's id.
   const live = new LiveRegistry({
     policy,
-    onCall: (call, poller) => {
-      metrics?.recordUpstreamCall({ ...call, credential: poller.credential ?? 'caller-key' });
-      options.onUpstreamCall?.({ ...call, requestId: poller.id, credential: poller.credential });
-    },
+    onCall: (call, poller) => report(call, poller.id, poller.credential),
   });
   const contexts = createRequestContexts({
     policy,
@@ -116,16 +102,13 @@ export function createApp(options: AppOptions): App {
     requestIdOf: (request) => requestLog.trace(request).requestId,
     onUpstreamCall(call, { request, requestId, credential }) {
       requestLog.trace(request).recordUpstreamCall(call);
-      // The credential's name, never its key; a caller's own key is counted as such.
-      metrics?.recordUpstreamCall({ ...call, credential: credential ?? 'caller-key' });
-      options.onUpstreamCall?.({ ...call, requestId, credential });
+      report(call, requestId, credential);
     },
   });
-
   const yoga = createYoga<NodeServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    healthCheckEndpoint: UNREACHABLE_ENDPOINT,
+    healthCheckEndpoint: BUILT_IN_HEALTH_CHECK_OFF,
     landingPage: false,
     graphiql: false,
     multipart: false,
@@ -143,17 +126,19 @@ export function createApp(options: AppOptions): App {
       useGraphiQL({ defaultQuery: options.defaultQuery }),
       access.plugin,
       useUploads(uploadLimits),
-      useBodyLimit(MAX_JSON_BODY_BYTES),
+      useBodyLimit(),
       useRequestErrors(),
       useQueryLimits(options.limits),
       contexts.plugin,
       ...(options.plugins ?? []),
     ],
   });
-
   return {
     yoga,
-    handle: nodeRequestListener(yoga),
+    handle: nodeRequestListener(yoga, {
+      json: DEFAULT_JSON_BODY_BYTES,
+      multipart: largestUpload(uploadLimits),
+    }),
     live,
     beginDraining() {
       readiness.ready = false;

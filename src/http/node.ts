@@ -5,7 +5,11 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
  * a Host that make a URL (the adapter would otherwise fail building it, with a 500 and a stack),
  * and connections that stay usable after an answer that left a body half-read.
  */
-export function nodeRequestListener(handle: RequestListener): RequestListener {
+export function nodeRequestListener(
+  handle: RequestListener,
+  /** The largest bodies the gateway takes: past these, reading on after an answer is pointless. */
+  largest: { json: number; multipart: number },
+): RequestListener {
   return (req, res) => {
     const refusal = malformedTarget(req);
     if (refusal) {
@@ -15,7 +19,8 @@ export function nodeRequestListener(handle: RequestListener): RequestListener {
         .end(JSON.stringify({ errors: [{ message: refusal, extensions: { code: 'BAD_REQUEST' } }] }));
       return;
     }
-    closeIfBodyUnread(req, res);
+    const multipart = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+    settleBodyAfterAnswer(req, res, multipart ? largest.multipart : 4 * largest.json);
     handle(req, res);
   };
 }
@@ -32,17 +37,30 @@ function malformedTarget(req: IncomingMessage): string | null {
 }
 
 /**
- * A response that goes out while its request's body is only partly read (a chunked body cut off at
- * the size limit) also ends the connection. Node drains the body after the response only when
- * nothing started reading it: the rest of a body whose reader stopped stayed on the wire, and the
- * client's next request on that kept-alive connection failed with ECONNRESET. A body never read (a
- * refusal before reading) is still drained by Node, and its connection kept.
+ * An answer can go out while its request's body is still arriving: an upload refused once its
+ * `operations` and `map` are read, a file cut at the size limit. The connection must then not be
+ * closed under the client: closing a socket with unread input makes the kernel answer the client's
+ * next segment with a reset, its next write fails with EPIPE, and a client that sees that error
+ * before it has parsed the answer (undici's fetch) reports "fetch failed" instead of the answer.
+ * So what the readers left of the body is read and dropped after the answer, and the connection
+ * stays usable. Two cases still end it: a body its reader destroyed (yoga past its size limit:
+ * Node can no longer read the rest, which would stay on the wire in front of the next request),
+ * and one that goes on past `maxDrainBytes`. Node's `requestTimeout` bounds how long a drain takes.
  */
-function closeIfBodyUnread(req: IncomingMessage, res: ServerResponse): void {
+function settleBodyAfterAnswer(req: IncomingMessage, res: ServerResponse, maxDrainBytes: number): void {
   const writeHead = res.writeHead;
-  res.writeHead = function writeHeadClosing(this: ServerResponse, ...args: unknown[]) {
-    // Decided as the answer goes out: by then most bodies have been read to their end.
-    if (req.readableDidRead && !req.complete) this.shouldKeepAlive = false;
+  res.writeHead = function writeHeadSettling(this: ServerResponse, ...args: unknown[]) {
+    if (req.destroyed && !req.complete) this.shouldKeepAlive = false;
     return (writeHead as (...rest: unknown[]) => ServerResponse).apply(this, args);
   } as typeof res.writeHead;
+  res.once('finish', () => {
+    if (req.complete || req.destroyed) return;
+    let drained = 0;
+    req.on('error', () => {});
+    req.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > maxDrainBytes) req.destroy();
+    });
+    req.resume();
+  });
 }

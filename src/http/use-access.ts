@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Access, AccessControl } from '../access.ts';
+import { type Access, type AccessControl, type AccessPolicy, createAccessControl } from '../access.ts';
 import type { UpstreamClient, UpstreamClients } from '../upstream/index.ts';
 import { refusalResponse } from './refusal.ts';
 import { ROUTES } from './routes.ts';
@@ -44,6 +44,8 @@ export interface Grant {
 
 export interface AccessPlugin {
   plugin: Plugin;
+  /** The decision itself, for transports that do not run yoga's HTTP hooks. */
+  decide: AccessControl;
   /** The grant of a request that passed; the context factory builds on it. */
   grantOf(request: Request): Grant | undefined;
 }
@@ -52,7 +54,8 @@ export interface AccessPlugin {
  * The CSRF check and the access decision for every GraphQL request, as it arrives: a refused
  * request is answered before a byte of its body is read (an upload streams nothing).
  */
-export function useAccess(decide: AccessControl, clients: UpstreamClients): AccessPlugin {
+export function useAccess(policy: AccessPolicy, clients: UpstreamClients): AccessPlugin {
+  const decide = createAccessControl(policy);
   const grants = new WeakMap<Request, Grant>();
   const plugin: Plugin = {
     onRequest({ request, url, endResponse, fetchAPI }) {
@@ -81,5 +84,5 @@ export function useAccess(decide: AccessControl, clients: UpstreamClients): Acce
       grants.set(request, { access, client });
     },
   };
-  return { plugin, grantOf: (request) => grants.get(request) };
+  return { plugin, decide, grantOf: (request) => grants.get(request) };
 }

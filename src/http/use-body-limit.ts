@@ -13,7 +13,10 @@ function tooLarge(limit: number): GraphQLError {
  * more than Content-Length says, so counting its bytes again would only cost time. Only a body of
  * unknown length (chunked) is counted as it is read.
  */
-export function useBodyLimit(limit: number): Plugin {
+/** JSON bodies; uploads are multipart and streamed, so this does not bound them. */
+export const DEFAULT_JSON_BODY_BYTES = 2 * 1024 * 1024;
+
+export function useBodyLimit(limit = DEFAULT_JSON_BODY_BYTES): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
       if (!requestParser || request.body === null || isMultipart(request)) return;

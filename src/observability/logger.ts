@@ -65,8 +65,19 @@ export function createLogger(options: LoggerOptions): Logger {
       },
       hooks: {
         logMethod(args, method) {
-          const scrubbed = args.map((arg) => scrubValue(arg, scrub)) as Parameters<pino.LogFn>;
-          method.apply(this, scrubbed);
+          try {
+            method.apply(this, args.map((arg) => scrubValue(arg, scrub)) as Parameters<pino.LogFn>);
+          } catch (error) {
+            // A log call must never throw into the code that made it, often an error path. What
+            // could not be serialized is named, not printed; the line-level pass still runs.
+            const message = args.find((arg): arg is string => typeof arg === 'string');
+            const failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            method.call(
+              this,
+              { logFailure: scrub(failure) },
+              scrub(message ?? 'a log call could not be serialized'),
+            );
+          }
         },
         streamWrite: (line) => scrubJsonLine(line, scrub, probe),
       },

@@ -49,13 +49,30 @@ const MAX_SCRUB_DEPTH = 8;
 /**
  * A scrubbed copy of a value about to be logged. Errors stay Errors of the same class, so pino still
  * takes `message` as the line's `msg` and its err serializer still reports the type; their message,
- * stack, cause and enumerable fields are scrubbed. Other class instances (IncomingMessage, Headers,
- * Buffer...) are passed through untouched: walking them would be costly or would change how pino
- * serializes them, and the line-level pass still covers what they print.
+ * stack, cause and enumerable fields are scrubbed. Any other class instance (a Request, Headers, an
+ * AbortSignal, a class of ours) becomes what JSON would print for it, as plain data: its `toJSON()`
+ * (a URL's href, a Date), or a plain object of its own enumerable fields. No instance reaches pino:
+ * pino's redaction copies an object onto its prototype and reads the redact paths through it, and
+ * a prototype getter that needs the instance's private state (`Request#headers` since undici 7,
+ * bundled with Node 24) throws on that copy. Binary data is logged as its size only. A Node request
+ * or response given as the first argument is left to pino, which serializes it itself.
  */
 export function scrubValue(value: unknown, scrub: Scrub): unknown {
+  if (isNodeHttpMessage(value)) return value;
   return scrubInner(value, scrub, 0, new WeakMap());
 }
+
+/** What pino's log method turns into `{ req }` / `{ res }` with pino-std-serializers. */
+function isNodeHttpMessage(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as { method?: unknown; headers?: unknown; socket?: unknown; setHeader?: unknown };
+  return (
+    Boolean(candidate.method && candidate.headers && candidate.socket) ||
+    typeof candidate.setHeader === 'function'
+  );
+}
+
+const UNSERIALIZABLE = '[unserializable]';
 
 function scrubInner(value: unknown, scrub: Scrub, depth: number, seen: WeakMap<object, unknown>): unknown {
   if (typeof value === 'string') return scrub(value);
@@ -68,21 +85,33 @@ function scrubInner(value: unknown, scrub: Scrub, depth: number, seen: WeakMap<o
     return copy;
   }
   if (value instanceof Error) return scrubError(value, scrub, depth, seen);
+  if (ArrayBuffer.isView(value) || value instanceof ArrayBuffer) {
+    // Its bytes would print as numbers no text pass can scrub, and a redaction copy of one throws.
+    return `[${value.constructor.name} of ${value.byteLength} bytes]`;
+  }
   const prototype: unknown = Object.getPrototypeOf(value);
   if (prototype !== Object.prototype && prototype !== null) {
-    // What JSON would print anyway (a URL's href, say), taken now so it is scrubbed with the rest:
-    // pino's wildcard redaction cannot copy such objects and prints them as unserializable.
-    const toJSON: unknown = (value as { toJSON?: unknown }).toJSON;
-    if (typeof toJSON !== 'function' || ArrayBuffer.isView(value)) return value;
     try {
-      return scrubInner(toJSON.call(value), scrub, depth + 1, seen);
+      // Headers print as {} in JSON; their entries say more, and credential ones are censored below.
+      if (Object.prototype.toString.call(value) === '[object Headers]') {
+        return scrubInner(Object.fromEntries(value as Headers), scrub, depth + 1, seen);
+      }
+      const toJSON: unknown = (value as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return scrubInner(toJSON.call(value), scrub, depth + 1, seen);
     } catch {
-      return value;
+      return UNSERIALIZABLE;
     }
   }
   const copy: Record<string, unknown> = {};
   seen.set(value, copy);
-  for (const [key, item] of Object.entries(value)) {
+  let entries: Array<[string, unknown]>;
+  try {
+    // Own enumerable fields, read on the object itself (its own getters get their real receiver).
+    entries = Object.entries(value);
+  } catch {
+    return UNSERIALIZABLE;
+  }
+  for (const [key, item] of entries) {
     copy[scrub(key)] =
       SENSITIVE_KEYS.has(key.toLowerCase()) && item != null
         ? REDACTED
@@ -117,17 +146,39 @@ const SENSITIVE_KEYS = new Set([
 /** Non-enumerable fields that pino's err serializer reads anyway. */
 const SERIALIZED_ERROR_FIELDS = new Set<PropertyKey>(['message', 'stack', 'cause', 'errors']);
 
+/**
+ * `stack` is an own data property up to V8 11 (Node 20) and an own accessor pair since V8 11.8
+ * (Node 21 on) whose getter answers only for the error it was captured on: on a copy it returns
+ * undefined. `message` can be a class getter. So the printed fields are read on the original,
+ * wherever they live, and set on the copy as plain data, the same on every Node version.
+ */
 function scrubError(error: Error, scrub: Scrub, depth: number, seen: WeakMap<object, unknown>): Error {
   const copy = Object.create(Object.getPrototypeOf(error) as object) as Error;
   seen.set(error, copy);
-  for (const key of Reflect.ownKeys(error)) {
+  const keys = new Set<PropertyKey>(Reflect.ownKeys(error));
+  for (const key of SERIALIZED_ERROR_FIELDS) if (key in error) keys.add(key);
+  for (const key of keys) {
     const descriptor = Object.getOwnPropertyDescriptor(error, key);
-    if (!descriptor) continue;
-    // Fields JSON never prints (a GraphQLError's AST nodes, its originalError) are not worth a walk.
-    if ('value' in descriptor && (descriptor.enumerable || SERIALIZED_ERROR_FIELDS.has(key))) {
-      descriptor.value = scrubInner(descriptor.value, scrub, depth + 1, seen);
+    const enumerable = descriptor?.enumerable ?? false;
+    if (!(enumerable || SERIALIZED_ERROR_FIELDS.has(key))) {
+      // Fields JSON never prints (a GraphQLError's AST nodes, its originalError) are not worth a
+      // walk; accessors among them are dropped, since their getters may need the original.
+      if (descriptor && 'value' in descriptor) Object.defineProperty(copy, key, descriptor);
+      continue;
     }
-    Object.defineProperty(copy, key, descriptor);
+    let value: unknown;
+    try {
+      value = Reflect.get(error, key);
+    } catch {
+      value = UNSERIALIZABLE;
+    }
+    if (value === undefined && !descriptor) continue;
+    Object.defineProperty(copy, key, {
+      value: scrubInner(value, scrub, depth + 1, seen),
+      writable: true,
+      enumerable,
+      configurable: true,
+    });
   }
   return copy;
 }

@@ -35,6 +35,11 @@ export const defaultUploadLimits: UploadLimits = {
   maxFieldBytes: 1024 * 1024,
 };
 
+/** The largest multipart request these limits let through, part headers included. */
+export function largestUpload(limits: UploadLimits): number {
+  return limits.maxFiles * (limits.maxFileBytes + 1) + 2 * limits.maxFieldBytes + 2 ** 20;
+}
+
 /** The body of a multipart request as a Node stream, with its headers (an IncomingMessage is one). */
 export type MultipartBody = Readable & { headers: IncomingHttpHeaders };
 

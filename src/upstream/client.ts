@@ -99,6 +99,9 @@ export function createUpstreamClients(
   defaultCredential: string,
   policy: UpstreamPolicy,
 ): UpstreamClients {
+  if (!credentials.has(defaultCredential)) {
+    throw new Error('At least one credential is needed, and the default must be one of them.');
+  }
   const clients = new Map(
     [...credentials].map(([name, credential]) => [name, createUpstreamClient(credential, policy)]),
   );

@@ -116,31 +116,39 @@ describe('live processing status over SSE', () => {
   it('serves 50 subscribers of one batch with the upstream calls of one poller', async () => {
     gateway.emulator.setProcessing({ hold: true });
 
-    /** Subscribes `count` clients, releases processing a second after the first, reads all to the end. */
-    async function watchHeldBatch(count: number): Promise<{ calls: number; results: BatchEvent[][] }> {
+    /**
+     * Subscribes `count` clients and waits until each has its first event, so all are attached;
+     * then releases processing and reads every stream to its end. Counted: the calls from the
+     * release on, which do not depend on how long the clients took to connect.
+     */
+    async function watchHeldBatch(
+      count: number,
+    ): Promise<{ calls: number; pollers: number; results: BatchEvent[][] }> {
       const batch = await createBatch(3);
-      gateway.resetUpstreamCalls();
-      const release = sleep(1000).then(() => gateway.emulator.setProcessing({ hold: false }));
       const streams = Array.from({ length: count }, () =>
         subscribe<BatchData>(gateway.url, BATCH_SUBSCRIPTION, { id: batch.id }),
       );
+      const firsts = await Promise.all(streams.map((stream) => stream.next()));
+      const pollers = gateway.app.live.size;
+      gateway.resetUpstreamCalls();
+      gateway.emulator.setProcessing({ hold: false });
       const results = await Promise.all(
-        streams.map(async (stream) => {
+        streams.map(async (stream, index) => {
           const { results, completed } = await stream.rest();
           expect(completed).toBe(true);
-          return results;
+          return [firsts[index]!, ...results];
         }),
       );
-      await release;
       gateway.emulator.setProcessing({ hold: true });
-      return { calls: routeCalls(BATCH_ROUTE), results };
+      return { calls: routeCalls(BATCH_ROUTE), pollers, results };
     }
 
     const one = await watchHeldBatch(1);
     const fifty = await watchHeldBatch(50);
 
-    expect(one.calls).toBeGreaterThanOrEqual(3);
-    // Timing may shift one poll either way; fifty pollers would be 50 times as many.
+    expect([one.pollers, fifty.pollers]).toEqual([1, 1]);
+    expect(one.calls).toBeGreaterThanOrEqual(1);
+    // A poll in flight at the release may add one; fifty pollers would make at least fifty.
     expect(fifty.calls).toBeLessThanOrEqual(one.calls + 1);
     expect(gateway.emulator.stats().total).toBe(fifty.calls);
     for (const results of fifty.results) {

@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { FileBatch, Upstream } from '../../upstream/index.ts';
 import { splitNestedId } from '../ids.ts';
-import { type NaiveLoading, nullIfMissing, settleAll } from '../loaders.ts';
+import { type NaiveLoading, nullIfMissing, settleAll } from '../loading.ts';
 
 export function createFileBatchLoader(
   upstream: Upstream,

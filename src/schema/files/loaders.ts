@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { FileObject, Upstream } from '../../upstream/index.ts';
-import { afterSiblingCalls, type NaiveLoading, nullIfMissing, settleAll } from '../loaders.ts';
+import { afterSiblingCalls, type NaiveLoading, nullIfMissing, settleAll } from '../loading.ts';
 
 /** Up to this many files are fetched one by one; more are answered from one list call. */
 const RETRIEVE_AT_MOST = 3;

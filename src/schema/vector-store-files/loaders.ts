@@ -7,7 +7,7 @@ import {
   walkPages,
 } from '../../upstream/index.ts';
 import { encodeNestedId, splitNestedId } from '../ids.ts';
-import { afterSiblingCalls, type NaiveLoading, nullIfMissing, settleAll } from '../loaders.ts';
+import { afterSiblingCalls, type NaiveLoading, nullIfMissing, settleAll } from '../loading.ts';
 
 const LIST_PAGE_SIZE = OPENAI_LIMITS.listPage.max;
 

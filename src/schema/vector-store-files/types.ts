@@ -11,7 +11,7 @@ import { type ConnectionArgs, connectionFromUpstream } from '../connections.ts';
 import { costs, price } from '../cost.ts';
 import { FileRef } from '../files/types.ts';
 import { encodeNestedId, parseVectorStoreFileRef } from '../ids.ts';
-import { primeWith } from '../loaders.ts';
+import { primeWith } from '../loading.ts';
 import { parentVectorStore, VectorStoreRef } from '../vector-stores/types.ts';
 
 export const VectorStoreFileRef = builder.objectRef<VectorStoreFile>('VectorStoreFile');

@@ -2,7 +2,7 @@ import { builder, SortOrder } from '../builder.ts';
 import { connectionFromUpstream } from '../connections.ts';
 import { costs, price } from '../cost.ts';
 import { parseVectorStoreId } from '../ids.ts';
-import { primeWith } from '../loaders.ts';
+import { primeWith } from '../loading.ts';
 import { VectorStoreRef } from './types.ts';
 
 export const VectorStoreConnection = builder.connectionObject(
