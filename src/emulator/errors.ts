@@ -1,6 +1,7 @@
 /**
  * OpenAI's error envelope and the wording it uses. Messages follow the real API wherever it is
- * known (upstream.md 3.1) because client code in the wild matches on these texts.
+ * known (openai/openai-dotnet tests/SessionRecords, quoted where used) because client code in the
+ * wild matches on these texts.
  */
 
 export interface ErrorBody {

@@ -21,7 +21,7 @@ const MAX_BATCH_FILES = 2000;
 export function renderFileBatch(state: EmulatorState, batch: FileBatchRecord, fresh?: FreshRecords) {
   return {
     id: batch.id,
-    // The wire name; the spec's enum and the SDK type say `vector_store.files_batch` (upstream.md 1.8).
+    // The wire name; the spec's enum and the SDK type say `vector_store.files_batch` (as recorded in openai/openai-dotnet tests/SessionRecords/VectorStoresTests).
     object: 'vector_store.file_batch' as const,
     created_at: batch.createdAt,
     vector_store_id: batch.vectorStoreId,

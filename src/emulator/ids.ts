@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 
-// Shapes observed on the wire (upstream.md 1.1). Clients must treat them as opaque, but matching the
+// Shapes seen on the wire (openai/openai-dotnet tests/SessionRecords). Clients must treat them as opaque, but matching the
 // real formats catches code that accidentally depends on a length or alphabet.
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
 

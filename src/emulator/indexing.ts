@@ -10,7 +10,7 @@ export interface IndexError {
   message: string;
 }
 
-/** The supported-files table of the file_search docs (upstream.md 3.4). */
+/** The supported-files table of OpenAI's file_search guide. */
 const MIME_BY_EXTENSION: Readonly<Record<string, string>> = {
   '.c': 'text/x-c',
   '.cpp': 'text/x-c++',

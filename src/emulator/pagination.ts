@@ -6,7 +6,7 @@
  * - List order is (created_at seconds, insertion sequence). `order=asc` sorts created_at ascending,
  *   `order=desc` descending, but objects created in the same second keep their insertion order in
  *   both directions: the real API's tie-breaker is an internal key that `order` does not reverse
- *   (upstream.md section 2).
+ *   (see the recordings cited in the tests).
  * - `after=X` returns the `limit` items strictly after X in list order; `has_more` says whether
  *   anything follows the returned page.
  * - `before=X` returns the `limit` items immediately preceding X, still in list order (not

@@ -1,6 +1,6 @@
 /**
  * Contract tests: every endpoint's success and error responses validate against the OpenAPI subset
- * in vendor/openai. Where the real API deviates from the spec (upstream.md 1.8), the deviation is
+ * in vendor/openai. Where the real API deviates from the spec (as recorded by openai/openai-dotnet), the deviation is
  * asserted explicitly and only that field is normalised before validation.
  */
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { afterEach } from 'vitest';
-import { type Clock, createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+import { createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
 import { IN_PROCESS_ORIGIN, inProcessFetch } from '../support/in-process.ts';
 
 export interface Harness {
@@ -56,17 +56,6 @@ function harness(
     return fetch(url, { ...init, headers, body });
   };
   return { emulator, baseURL, origin, client, api, fetch };
-}
-
-/** A clock tests move by hand. */
-export class FakeClock implements Clock {
-  constructor(private ms = Date.UTC(2026, 0, 1)) {}
-  now(): number {
-    return this.ms;
-  }
-  advance(ms: number): void {
-    this.ms += ms;
-  }
 }
 
 export async function uploadText(

@@ -2,10 +2,11 @@
  * Cursor pagination over 250 objects created in bursts within the same second (a fake clock), so
  * most neighbours tie on created_at and only the insertion order separates them.
  */
+
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, type Emulator } from '../../src/emulator/index.ts';
+import { ManualClock } from '../support/clock.ts';
 import { IN_PROCESS_ORIGIN, inProcessFetch } from '../support/in-process.ts';
-import { FakeClock } from './helpers.ts';
 
 interface Page {
   object: string;
@@ -51,7 +52,7 @@ function expectedOrder(ids: string[], createdAt: Map<string, number>, order: 'as
 const createdAt = new Map<string, number>();
 
 beforeAll(async () => {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   emulator = createEmulator({ clock });
   fetch = inProcessFetch(emulator.handle);
   // This store holds the 250 files; it is the first of the stores walked below (251 in all).

@@ -1,9 +1,11 @@
 /** Processing, derived status and counts, expiry and search, driven by a fake clock. */
+
 import { describe, expect, it } from 'vitest';
-import { FakeClock, startEmulator, uploadText } from './helpers.ts';
+import { ManualClock } from '../support/clock.ts';
+import { startEmulator, uploadText } from './helpers.ts';
 
 async function setup(options: { processingDelayMs?: number } = {}) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const harness = await startEmulator({ clock, processingDelayMs: options.processingDelayMs ?? 1000 });
   return { clock, ...harness };
 }

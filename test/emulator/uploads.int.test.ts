@@ -1,10 +1,12 @@
 /** Multipart uploads: streaming, filenames, aborted and oversized bodies. */
+
 import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import { toStreamingFile } from 'openai';
 import { describe, expect, it } from 'vitest';
 import type { Emulator } from '../../src/emulator/index.ts';
-import { FakeClock, listenEmulator } from './helpers.ts';
+import { ManualClock } from '../support/clock.ts';
+import { listenEmulator } from './helpers.ts';
 
 const BOUNDARY = 'test-boundary-7d1f';
 
@@ -180,7 +182,7 @@ describe('uploads', () => {
   });
 
   it('honours expires_after on files and drops them once expired', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const { api, emulator } = await listenEmulator({ clock });
     const form = new FormData();
     form.set('purpose', 'assistants');

@@ -46,7 +46,7 @@ describe('wired together over HTTP, against the emulator', () => {
         typeDefs: 'type Query { storeCount: Int }',
         resolvers: {
           Query: {
-            // A resolver that lets an SDK error escape, as finding 7 describes.
+            // A resolver that lets an SDK error escape, with OpenAI's 401 text in it.
             storeCount: async (_root, _args, context) => {
               const started = performance.now();
               try {

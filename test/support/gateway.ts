@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { type App, type AppOptions, createApp } from '../../src/app.ts';
-import { type Clock, createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+import { createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+import { ManualClock } from './clock.ts';
 import { IN_PROCESS_ORIGIN, inProcessFetch } from './in-process.ts';
 
 /**
@@ -44,17 +45,6 @@ export interface TestGateway {
   /** Every line the gateway logged, as JSON text. */
   logLines(): string[];
   close(): Promise<void>;
-}
-
-/** A clock that only moves when told, so tests can create many objects in the same second. */
-export class ManualClock implements Clock {
-  constructor(private current = Date.UTC(2026, 10, 1, 12, 0, 0)) {}
-  now(): number {
-    return this.current;
-  }
-  advance(ms: number): void {
-    this.current += ms;
-  }
 }
 
 export interface GatewayOptions {

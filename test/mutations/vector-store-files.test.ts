@@ -2,7 +2,7 @@ import type OpenAI from 'openai';
 import { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
-import { seedStore, startGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
+import { createGateway, seedStore, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());
@@ -66,7 +66,7 @@ async function uploadMany(openai: OpenAI, count: number): Promise<string[]> {
 
 describe('addFiles', () => {
   it('attaches existing files with attributes in one batch, answering a missing one by position', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 0 });
     const fileIds = await uploadTextFiles(gateway.openai, 2);
     gateway.resetUpstreamCalls();
@@ -107,7 +107,7 @@ describe('addFiles', () => {
   });
 
   it('splits more than 2000 files over several batches', { timeout: 20_000 }, async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 0 });
     const fileIds = await uploadMany(gateway.openai, 2001);
     gateway.resetUpstreamCalls();
@@ -134,7 +134,7 @@ describe('addFiles', () => {
   });
 
   it('answers NotFoundError for a store that does not exist, and attaches nothing', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const fileIds = await uploadTextFiles(gateway.openai, 1);
     const result = await mutate(ADD_FILES, { vectorStoreId: 'vs_0000000000000000000000000000dead', fileIds });
     expect(result).toMatchObject({ __typename: 'NotFoundError', field: 'input.vectorStoreId' });
@@ -144,7 +144,7 @@ describe('addFiles', () => {
   });
 
   it('answers per file when OpenAI refuses the whole batch (here: the store expired)', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const store = await gateway.openai.vectorStores.create({
       expires_after: { anchor: 'last_active_at', days: 1 },
     });
@@ -162,7 +162,7 @@ describe('addFiles', () => {
 
 describe('removeFiles', () => {
   it('detaches the files and keeps them, answering one that is not in the store', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId, fileIds } = await seedStore(gateway.openai, { files: 3 });
     const [stranger] = await uploadTextFiles(gateway.openai, 1, 'other');
 
@@ -184,7 +184,7 @@ describe('removeFiles', () => {
   });
 
   it('with deleteFiles, detaches and then deletes the Files', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId, fileIds } = await seedStore(gateway.openai, { files: 2 });
     gateway.resetUpstreamCalls();
     const result = await mutate(REMOVE_FILES, { vectorStoreId: storeId, fileIds, deleteFiles: true });
@@ -206,7 +206,7 @@ describe('removeFiles', () => {
   });
 
   it('answers NotFoundError for a store that does not exist', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const [file] = await uploadTextFiles(gateway.openai, 1);
     const result = await mutate(REMOVE_FILES, {
       vectorStoreId: 'vs_0000000000000000000000000000dead',
@@ -225,7 +225,7 @@ describe('updateVectorStoreFile', () => {
   }`;
 
   it('replaces the attributes, which search filters then match', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId, fileIds } = await seedStore(gateway.openai, { files: 2, attributes: { lang: 'de' } });
     const result = await mutate(UPDATE, {
       vectorStoreId: storeId,
@@ -240,7 +240,7 @@ describe('updateVectorStoreFile', () => {
   });
 
   it('answers NotFoundError for a file that is not in the store', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 0 });
     const [file] = await uploadTextFiles(gateway.openai, 1);
     const result = await mutate(UPDATE, { vectorStoreId: storeId, fileId: file, attributes: {} });
@@ -257,7 +257,7 @@ describe('cancelFileBatch', () => {
   }`;
 
   it('cancels a batch still in progress, by raw or global id', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 0 });
     const fileIds = await uploadTextFiles(gateway.openai, 2);
     gateway.emulator.setProcessing({ hold: true });
@@ -280,7 +280,7 @@ describe('cancelFileBatch', () => {
   });
 
   it('answers NotFoundError for a batch that does not exist', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 0 });
     const result = await mutate(CANCEL, {
       vectorStoreId: storeId,

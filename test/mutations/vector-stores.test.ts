@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
 import {
+  createGateway,
   seedStore,
-  startGateway,
   TEST_API_KEY,
   type TestGateway,
   uploadTextFiles,
@@ -56,7 +56,7 @@ async function mutate(query: string, input: Record<string, unknown>): Promise<Re
 
 describe('createVectorStore', () => {
   it('creates a store with its files, metadata and expiry, in one upstream call', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const fileIds = await uploadTextFiles(gateway.openai, 2);
     gateway.resetUpstreamCalls();
 
@@ -85,7 +85,7 @@ describe('createVectorStore', () => {
   });
 
   it('names the missing file by its input position when OpenAI says a file does not exist', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const [real] = await uploadTextFiles(gateway.openai, 1);
     // Position 2 in the input is position 1 of what is sent, once the repeat is dropped.
     const result = await mutate(CREATE, { fileIds: [real, real, 'file-doesnotexist0000000000'] });
@@ -94,7 +94,7 @@ describe('createVectorStore', () => {
   });
 
   it('is sent once: a 500 is an UpstreamError in data, not retried (the SDK sends no idempotency key)', async () => {
-    gateway = await startGateway({ app: { policy: { readRetries: 2 } } });
+    gateway = await createGateway({ app: { policy: { readRetries: 2 } } });
     gateway.emulator.setFaults({ routes: { 'POST /v1/vector_stores': { errorRate: 1, errorStatus: 500 } } });
     const result = await mutate(CREATE, { name: 'once' });
     expect(result).toMatchObject({ __typename: 'UpstreamError', code: 'UPSTREAM_UNAVAILABLE' });
@@ -103,7 +103,7 @@ describe('createVectorStore', () => {
   });
 
   it('reports a rate limit as RateLimitedError with the delay', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     gateway.emulator.setFaults({
       routes: { 'POST /v1/vector_stores': { rateLimitRate: 1, retryAfterSeconds: 42 } },
     });
@@ -114,8 +114,8 @@ describe('createVectorStore', () => {
   });
 
   it('reports a refused credential as UpstreamError without OpenAI’s text, which echoes the key', async () => {
-    gateway = await startGateway({ emulator: { apiKeys: ['sk-another-key'] } });
-    const response = await fetch(gateway.url, {
+    gateway = await createGateway({ emulator: { apiKeys: ['sk-another-key'] } });
+    const response = await gateway.fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: CREATE, variables: { input: { name: 'x' } } }),
@@ -132,7 +132,7 @@ describe('createVectorStore', () => {
 
 describe('updateVectorStore', () => {
   it('changes what is given, clears what is null, and keeps the rest', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const store = await gateway.openai.vectorStores.create({
       name: 'old',
       metadata: { a: '1' },
@@ -153,7 +153,7 @@ describe('updateVectorStore', () => {
   });
 
   it('answers NotFoundError for a store that does not exist', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const result = await mutate(UPDATE, { id: 'vs_0000000000000000000000000000dead', name: 'x' });
     expect(result).toMatchObject({ __typename: 'NotFoundError', field: 'input.id' });
   });
@@ -161,7 +161,7 @@ describe('updateVectorStore', () => {
 
 describe('deleteVectorStore', () => {
   it('deletes the store and keeps its Files by default', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 2 });
     const result = await mutate(DELETE, { id: storeId });
     expect(result).toEqual({
@@ -175,7 +175,7 @@ describe('deleteVectorStore', () => {
   });
 
   it('with deleteFiles, pages through all of its files first (100 a page) and deletes every one', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId, fileIds } = await seedStore(gateway.openai, { files: 230 });
     const unrelated = await uploadTextFiles(gateway.openai, 1, 'keep');
     gateway.resetUpstreamCalls();
@@ -201,7 +201,7 @@ describe('deleteVectorStore', () => {
   });
 
   it('reports each File it could not delete, after deleting the store', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 3 });
     gateway.emulator.setFaults({
       seed: 8,
@@ -218,7 +218,7 @@ describe('deleteVectorStore', () => {
   });
 
   it('answers NotFoundError for a store that does not exist', async () => {
-    gateway = await startGateway();
+    gateway = await createGateway();
     const result = await mutate(DELETE, { id: 'vs_0000000000000000000000000000dead', deleteFiles: true });
     expect(result).toMatchObject({ __typename: 'NotFoundError', field: 'input.id' });
   });
