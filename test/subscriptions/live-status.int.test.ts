@@ -206,7 +206,8 @@ describe('live processing status over SSE', () => {
       { id: batch.batchId, store: batch.storeId },
     );
     expect(await joined.next()).toEqual({ data: { fileBatch: { id: batch.id, status: 'IN_PROGRESS' } } });
-    expect(Date.now() - started).toBeLessThan(200);
+    // From the poller's latest state, not after its next poll (which may be seconds away).
+    expect(Date.now() - started).toBeLessThan(1000);
     expect(routeCalls(BATCH_ROUTE)).toBeLessThanOrEqual(calls + 1);
     expect(gateway.app.live.size).toBe(1);
     early.close();
