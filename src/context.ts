@@ -6,12 +6,14 @@ import type { LiveRegistry, LiveSession } from './live/registry.ts';
 import { createLoaders, type Loaders } from './schema/loaders.ts';
 import { deadlineSignal, type LinkedSignal, linkSignals } from './signals.ts';
 import type { UploadLimits } from './uploads/parse.ts';
-import { Upstream, type UpstreamCall, type UpstreamPolicy } from './upstream/index.ts';
+import { Upstream, UpstreamBudget, type UpstreamCall, type UpstreamPolicy } from './upstream/index.ts';
 
 /** Built fresh for every request and read-only after: one credential, one set of loaders. */
 export interface Context {
   requestId: string;
   upstream: Upstream;
+  /** The upstream calls this operation may still make: its estimate, once priced. */
+  budget: UpstreamBudget;
   loaders: Loaders;
   uploadLimits: UploadLimits;
   /** Processing status watches, on pollers shared process-wide per credential and object. */
@@ -76,13 +78,16 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
         : deadlineSignal(isMultipart(request) ? deps.deadlines.uploadMs : deps.deadlines.operationMs);
       const signal = linkSignals([request.signal, deadline?.signal]);
       scopes.set(request, deadline ? [signal, deadline] : [signal]);
+      const budget = new UpstreamBudget();
       const upstream = new Upstream(grant.client, deps.policy, {
         signal: signal.signal,
+        budget,
         onCall: (call) => deps.onUpstreamCall(call, { request, requestId, credential }),
       });
       return {
         requestId,
         upstream,
+        budget,
         loaders: createLoaders(upstream, { batching: deps.batching }),
         uploadLimits: deps.uploadLimits,
         live: deps.live.session({

@@ -112,6 +112,12 @@ function checkCost(
   return { cost, rejection: tooExpensiveError(kind, cost, limit) };
 }
 
+/** The context's upstream-call budget, where the context has one (the gateway's does). */
+function budgetOf(context: unknown): { setLimit(limit: number): void } | undefined {
+  const budget = (context as { budget?: { setLimit?: unknown } } | null)?.budget;
+  return typeof budget?.setLimit === 'function' ? (budget as { setLimit(limit: number): void }) : undefined;
+}
+
 /**
  * One yoga plugin for every limit: `createYoga({ plugins: [useQueryLimits()] })`.
  * Successful responses carry `extensions.cost: { upstreamCalls, limit }`, the estimate.
@@ -150,6 +156,9 @@ export function useQueryLimits(options: Partial<QueryLimits> = {}): Plugin<Recor
         setResultAndStopExecution({ errors: [rejection] });
         return;
       }
+      // The estimate becomes the operation's budget: no call beyond it is made. An operation
+      // that cannot be priced fails before any resolver runs, and may make none.
+      budgetOf(args.contextValue)?.setLimit(cost ?? 0);
       if (cost === undefined) return;
       return {
         onExecuteDone({ result, setResult }) {

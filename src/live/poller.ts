@@ -20,6 +20,14 @@ export const defaultPollTiming: PollTiming = {
   maxConsecutiveFailures: 5,
 };
 
+/**
+ * The most polls one poller makes in `ms`: while the object keeps changing its interval holds at
+ * the first one, so that is the bound, whatever the backoff saves on a quiet object.
+ */
+export function pollsWithin(ms: number, timing: PollTiming = defaultPollTiming): number {
+  return Math.floor(ms / timing.initialIntervalMs) + 1;
+}
+
 export type PollEvent<T> =
   | { type: 'value'; value: T; terminal: boolean }
   | { type: 'error'; error: GraphQLError | Error };

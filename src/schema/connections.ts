@@ -10,8 +10,6 @@ import {
 
 /** Connection page sizes are OpenAI's list limits. */
 export const PAGE_SIZE = OPENAI_LIMITS.listPage;
-/** How many pages a tail read may take to close a run of same-second items (100 per page). */
-const MAX_TAIL_PAGES = 10;
 
 export interface ConnectionArgs {
   first?: number | null | undefined;
@@ -134,13 +132,15 @@ async function readPage<T extends ListItem>(
 }
 
 /**
- * The last `size` items of the list (or, for `/files`, those before a cursor), read in the opposite
- * order. Flipping `order` does not simply reverse a list: items created in the same second keep
- * their relative order either way. So the page is read as runs of equal `created_at`; runs come
- * back reversed but each run's inner order is already the list's own. A run cut off by the page
- * end is incomplete, so reading goes on until enough whole runs are in hand.
- * For `/files` with a cursor this is the best OpenAI allows: files created in the same second as
- * the cursor may be misplaced, since that list cannot be read backwards from a cursor.
+ * The last `size` items of the list (or, for `/files`, those before a cursor), which OpenAI has no
+ * call for: the list is read in the opposite order. The recordings show `desc` as the exact
+ * reverse of `asc`, same-second items included, and then that one read answers. Where it holds
+ * same-second items, though, their order is settled with the list's own cursors rather than by
+ * trusting that rule: the last item read (which precedes the wanted ones under the recorded rule,
+ * and may fall among them under another) anchors a forward read to the list's end, and a native
+ * `before` read fills in whatever precedes the anchor. Exact under either rule, and 2 or 3 calls
+ * unless a run of more than 200 same-second items ends the list under a rule that keeps insertion
+ * order both ways. `/files` has no `before`: there the recorded rule is relied on.
  */
 async function readTail<T extends ListItem>(
   size: number,
@@ -149,39 +149,39 @@ async function readTail<T extends ListItem>(
   before: string | undefined,
 ): Promise<ReadResult<T>> {
   const flipped: ListOrder = order === 'asc' ? 'desc' : 'asc';
-  const read: T[] = [];
-  let hasMore = true;
-  // One more than needed shows whether the last wanted item closes its run; later pages are full.
-  let limit = Math.min(PAGE_SIZE.max, size + 1);
-  let pages = 0;
-  for await (const page of walkPages((after) => source.fetch({ limit, order: flipped, after }), before)) {
-    read.push(...page.data);
-    hasMore = page.hasMore;
-    if (!hasMore || completeCount(read) >= size || ++pages >= MAX_TAIL_PAGES) break;
-    limit = PAGE_SIZE.max;
+  // One more than wanted tells whether anything precedes the page.
+  const page = await source.fetch({
+    limit: Math.min(PAGE_SIZE.max, size + 1),
+    order: flipped,
+    after: before,
+  });
+  const read = page.data;
+  const hasNext = before !== undefined;
+  if (!hasTies(read) || !source.supportsBefore || before !== undefined) {
+    return { items: read.slice(0, size).reverse(), hasNext, hasPrevious: page.hasMore || read.length > size };
   }
-  const runs = splitRuns(read);
-  // While more may follow, the last run read may still grow; past the page bound, take it as is.
-  if (hasMore && runs.length > 1) runs.pop();
-  const tail = runs.reverse().flat();
-  const items = tail.slice(Math.max(0, tail.length - size));
-  return { items, hasNext: before !== undefined, hasPrevious: hasMore || tail.length > items.length };
+  if (read.length <= size && !page.hasMore) {
+    // The whole list is in hand: read once more in its own order.
+    const whole = await source.fetch({ limit: size, order });
+    return { items: whole.data, hasNext, hasPrevious: false };
+  }
+  const anchor = read.at(-1)!;
+  const following: T[] = [];
+  for await (const next of walkPages(
+    (cursor) => source.fetch({ limit: PAGE_SIZE.max, order, after: cursor }),
+    anchor.id,
+  )) {
+    following.push(...next.data);
+  }
+  if (following.length >= size) return { items: following.slice(-size), hasNext, hasPrevious: true };
+  const missing = size - following.length - 1;
+  if (missing === 0) return { items: [anchor, ...following], hasNext, hasPrevious: true };
+  const preceding = await source.fetch({ limit: missing, order, before: anchor.id });
+  return { items: [...preceding.data, anchor, ...following], hasNext, hasPrevious: preceding.hasMore };
 }
 
-/** Items read in whole runs, leaving out the last run, which the next page may extend. */
-function completeCount<T extends ListItem>(read: readonly T[]): number {
-  const last = read.at(-1);
-  let count = read.length;
-  while (count > 0 && read[count - 1]?.created_at === last?.created_at) count--;
-  return count;
-}
-
-function splitRuns<T extends ListItem>(items: readonly T[]): T[][] {
-  const runs: T[][] = [];
-  for (const item of items) {
-    const run = runs.at(-1);
-    if (run && run[0]?.created_at === item.created_at) run.push(item);
-    else runs.push([item]);
-  }
-  return runs;
+/** Whether two items of a page were created in the same second, so their order is upstream's choice. */
+function hasTies<T extends ListItem>(items: readonly T[]): boolean {
+  const seconds = new Set(items.map((item) => item.created_at));
+  return seconds.size < items.length;
 }

@@ -5,22 +5,23 @@
  * here from the field's `extensions`); a field without one costs nothing. The estimate is an upper
  * bound for the resolvers and loaders as they are:
  *
- * - `price.connection`: 1 call each time the field is resolved; its page holds `first ?? last ??
- *   20` rows, clamped to 1..100 (the resolver rejects other values anyway).
+ * - `price.connection`: 1 call each time the field is resolved (3 for `last` with no cursor); its
+ *   page holds `first ?? last ?? 20` rows, clamped to 1..100 (the resolver rejects other values).
  * - `price.lookup`: 1 each time resolved (a lookup by id, or a per-row detail that cannot batch).
  * - `price.perPage`: 1 per page of parent rows: loaders batch a page's rows into one call. A page
  *   here is a connection page, a search's results or a mutation payload's list.
- * - `price.nodes`: 1 per id; its rows may belong to different stores, so nothing below is batched.
+ * - `price.nodes`: 1 per id, and 1 per store two of them may share; its rows may belong to
+ *   different stores, so nothing below them is batched.
  * - `price.search`: 1 per store searched, `maxResults ?? 10` rows (clamped to 1..50).
- * - `price.mutation`: one write, plus 1 per `Upload` in the arguments (each file is one
- *   `POST /files`); the rest of a write varies with the input and with OpenAI's answers.
+ * - `price.mutation`: one write; mutations whose calls grow with their input (file lists, uploads,
+ *   cascades, waits) declare `inputPrice(...)`, the most their resolver lets itself make for that
+ *   input, and the rows their payload lists will hold, which those lists price with `rowsPrice`.
  * - A list the schema does not page counts `UNPAGED_LIST_ROWS` rows and is one page.
  *   Introspection, scalars and fields without a price cost 0.
  *
  * Fragments are followed and fields merged as execution merges them; `@skip`/`@include` are
- * honoured; for an abstract type the most expensive possible type counts. Not modelled: a
- * `last`/`before` read through long runs of same-second items can take more than one page (up to
- * 10), and files beyond the newest 10,000 are retrieved one by one.
+ * honoured; for an abstract type the most expensive possible type counts. The estimate is also
+ * the operation's budget (upstream/budget.ts): a call past it is not made.
  */
 import {
   type DocumentNode,
@@ -28,7 +29,6 @@ import {
   type FragmentDefinitionNode,
   type GraphQLField,
   GraphQLIncludeDirective,
-  type GraphQLInputType,
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
@@ -40,11 +40,8 @@ import {
   getOperationAST,
   getVariableValues,
   isAbstractType,
-  isInputObjectType,
   isLeafType,
   isListType,
-  isNonNullType,
-  isScalarType,
   Kind,
   type SelectionNode,
   type SelectionSetNode,
@@ -96,6 +93,8 @@ const MAX_WALK_DEPTH = 64;
 const MAX_FIELD_VISITS = 20_000;
 /** One write per mutation field; what else it costs depends on its input and OpenAI's answers. */
 export const MUTATION_CALLS = 1;
+/** Reads of a `last` page with no cursor, at most (connections.ts, readTail). */
+export const TAIL_READS = 3;
 /** A list without paging arguments may be as long as the longest page. */
 export const UNPAGED_LIST_ROWS = OPENAI_LIMITS.listPage.max;
 
@@ -104,46 +103,52 @@ function clamp(value: unknown, fallback: number, max: number): number {
   return Math.min(max, Math.max(1, n));
 }
 
-function countUploads(type: GraphQLInputType, value: unknown): number {
-  if (value == null) return 0;
-  const nullable = isNonNullType(type) ? type.ofType : type;
-  if (isListType(nullable)) {
-    const items = Array.isArray(value) ? value : [value];
-    return items.reduce<number>((sum, item) => sum + countUploads(nullable.ofType, item), 0);
-  }
-  if (isInputObjectType(nullable) && typeof value === 'object') {
-    const record = value as Record<string, unknown>;
-    return Object.values(nullable.getFields()).reduce(
-      (sum, field) => sum + countUploads(field.type, record[field.name]),
-      0,
-    );
-  }
-  return isScalarType(nullable) && nullable.name === 'Upload' ? 1 : 0;
-}
-
 /** The prices fields declare. */
 export const price = {
   connection: ((args, scope) => ({
-    calls: scope.objects,
+    // The end of a list with same-second items takes three reads to order exactly (connections.ts).
+    calls: scope.objects * (args.last != null && args.before == null ? TAIL_READS : 1),
     rows: clamp(args.first ?? args.last, OPENAI_LIMITS.listPage.default, OPENAI_LIMITS.listPage.max),
   })) satisfies Price,
   lookup: ((_args, scope) => ({ calls: scope.objects })) satisfies Price,
   perPage: ((_args, scope) => ({ calls: scope.pages })) satisfies Price,
   nodes: ((args, scope) => {
     const ids = Array.isArray(args.ids) ? args.ids.length : 1;
-    return { calls: scope.objects * ids, rows: ids, rowsShareAPage: false };
+    // Files of one store are read together: its store once, then each file or its pages.
+    return { calls: scope.objects * (ids + Math.floor(ids / 2)), rows: ids, rowsShareAPage: false };
   }) satisfies Price,
   search: ((args, scope) => ({
     calls: scope.objects,
     rows: clamp(args.maxResults, OPENAI_LIMITS.searchResults.default, OPENAI_LIMITS.searchResults.max),
   })) satisfies Price,
-  /** One write, plus one `POST /files` per Upload found in the arguments. */
-  mutation: ((args, scope, field) => ({
-    calls:
-      scope.objects *
-      (MUTATION_CALLS + field.args.reduce((sum, arg) => sum + countUploads(arg.type, args[arg.name]), 0)),
-  })) satisfies Price,
+  /** One write. */
+  mutation: ((_args, scope) => ({ calls: scope.objects * MUTATION_CALLS })) satisfies Price,
 };
+
+/** A mutation's input, as its price sees it: the coerced `input` argument. */
+export type PricedInput = Record<string, unknown>;
+
+/**
+ * A mutation priced by what its input asks for: its calls, and the rows its payload's lists will
+ * hold (they price their own reads from that).
+ */
+export function inputPrice(of: (input: PricedInput) => { calls: number; rows?: number }): Price {
+  return (args, scope) => {
+    const input = args.input !== null && typeof args.input === 'object' ? (args.input as PricedInput) : {};
+    const { calls, rows } = of(input);
+    return rows === undefined ? { calls: scope.objects * calls } : { calls: scope.objects * calls, rows };
+  };
+}
+
+/** How many items an input list holds (0 when absent). */
+export function lengthOf(value: unknown): number {
+  return Array.isArray(value) ? value.length : 0;
+}
+
+/** A payload's list: `perRows` says what reading that many rows costs, once per payload. */
+export function rowsPrice(perRows: (rows: number) => number): Price {
+  return (_args, scope) => ({ calls: scope.objects * perRows(scope.pageRows ?? UNPAGED_LIST_ROWS) });
+}
 
 export interface CostInput {
   schema: GraphQLSchema;

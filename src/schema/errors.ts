@@ -108,6 +108,7 @@ const UPSTREAM_ERROR_CODES: Record<UpstreamErrorCode, string> = {
   UPSTREAM_REJECTED: 'OpenAI refused the request.',
   REQUEST_CANCELLED: 'The request was cancelled (the client went away or its deadline passed).',
   PAYLOAD_TOO_LARGE: 'OpenAI refused the request as too large.',
+  OVER_BUDGET: "The operation's upstream-call estimate was spent before this call; it was not made.",
 };
 
 const UpstreamErrorCodeEnum = builder.enumType('UpstreamErrorCode', {
@@ -236,6 +237,7 @@ const FILE_FAILURE_CODES = {
   UPSTREAM_AUTH_FAILED: 'OpenAI refused the credential.',
   UPSTREAM_REJECTED: 'OpenAI refused the request for this file.',
   REQUEST_CANCELLED: 'The request was cancelled before this file was done.',
+  OVER_BUDGET: "The operation's upstream-call estimate was spent before this file's call was made.",
   INTERNAL_ERROR: 'The gateway failed unexpectedly while handling this file.',
 } as const;
 

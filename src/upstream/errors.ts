@@ -11,7 +11,8 @@ export type UpstreamErrorCode =
   | 'UPSTREAM_AUTH_FAILED'
   | 'UPSTREAM_REJECTED'
   | 'REQUEST_CANCELLED'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  | 'OVER_BUDGET';
 
 /**
  * An upstream failure in the gateway's own words. OpenAI's text is never forwarded: its 401

@@ -1,4 +1,6 @@
 /** The only place that calls OpenAI: clients per credential, the Upstream door, error mapping. */
+
+export { UpstreamBudget } from './budget.ts';
 export {
   createUpstreamClient,
   createUpstreamClients,

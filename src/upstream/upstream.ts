@@ -1,6 +1,7 @@
 import type OpenAI from 'openai';
 import { APIUserAbortError } from 'openai';
 import { deadlineSignal, linkSignals } from '../signals.ts';
+import type { UpstreamBudget } from './budget.ts';
 import type { UpstreamClient, UpstreamPolicy } from './client.ts';
 import { toUpstreamError, type UpstreamError } from './errors.ts';
 import { type FilePurpose, type FileToUpload, uploadFileStream } from './file-upload.ts';
@@ -29,6 +30,8 @@ export interface UpstreamScope {
   /** Aborts the scope's calls: the client went away, or the operation's deadline passed. */
   signal?: AbortSignal | undefined;
   onCall?: ((call: UpstreamCall) => void) | undefined;
+  /** The calls the scope may still make; none given, no limit. */
+  budget?: UpstreamBudget | undefined;
 }
 
 type CallOptions = OpenAI.RequestOptions;
@@ -255,6 +258,11 @@ export class Upstream {
     );
   }
 
+  /** The calls this scope may still make. */
+  get remainingCalls(): number {
+    return this.scope.budget?.remaining ?? Number.POSITIVE_INFINITY;
+  }
+
   /** Whether the scope was cancelled (the client went away, or its deadline passed). */
   get cancelled(): boolean {
     return this.scope.signal?.aborted ?? false;
@@ -313,6 +321,7 @@ export class Upstream {
     call: (options: CallOptions) => Promise<T>,
     attempts: Attempts,
   ): Promise<T> {
+    this.scope.budget?.take(operation);
     const deadline = attempts.deadline ? deadlineSignal(this.policy.callTimeoutMs) : undefined;
     const link = linkSignals([attempts.cancellable ? this.scope.signal : undefined, deadline?.signal]);
     const started = performance.now();

@@ -174,30 +174,47 @@ describe('deleteVectorStore', () => {
     expect(gateway.emulator.inspect()).toMatchObject({ vectorStores: 0, files: 2 });
   });
 
-  it('with deleteFiles, pages through all of its files first (100 a page) and deletes every one', async () => {
+  it('with deleteFiles, lists its files first (one page) and deletes every one, within its price', async () => {
     gateway = await createGateway();
-    const { storeId, fileIds } = await seedStore(gateway.openai, { files: 230 });
+    const { storeId, fileIds } = await seedStore(gateway.openai, { files: 100 });
     const unrelated = await uploadTextFiles(gateway.openai, 1, 'keep');
     gateway.resetUpstreamCalls();
 
-    const result = await mutate(DELETE, { id: storeId, deleteFiles: true });
+    const response = await gateway.graphql<{ deleteVectorStore: Record<string, unknown> }>(
+      `mutation ($input: DeleteVectorStoreInput!) {
+        deleteVectorStore(input: $input) { ... on DeleteVectorStorePayload { deletedFileIds failures { code } } }
+      }`,
+      { input: { id: storeId, deleteFiles: true } },
+    );
+    const result = response.data!.deleteVectorStore;
 
     expect(result.failures).toEqual([]);
     expect((result.deletedFileIds as string[]).sort()).toEqual(
       fileIds.map((id) => encodeGlobalId('File', id)).sort(),
     );
-    const { byRoute, requests } = gateway.emulator.stats();
-    expect(byRoute['GET /v1/vector_stores/{vector_store_id}/files']).toBe(3);
-    expect(requests.filter((r) => r.route.startsWith('GET')).every((r) => r.path.endsWith('/files'))).toBe(
-      true,
-    );
+    const { byRoute, requests, total } = gateway.emulator.stats();
+    expect(byRoute['GET /v1/vector_stores/{vector_store_id}/files']).toBe(1);
     expect(byRoute['DELETE /v1/vector_stores/{vector_store_id}']).toBe(1);
-    expect(byRoute['DELETE /v1/files/{file_id}']).toBe(230);
+    expect(byRoute['DELETE /v1/files/{file_id}']).toBe(100);
+    expect(total).toBeLessThanOrEqual(
+      (response as { extensions?: { cost?: { upstreamCalls: number } } }).extensions!.cost!.upstreamCalls,
+    );
     // The listing came before the store was deleted.
     const firstDelete = requests.findIndex((r) => r.method === 'DELETE');
     expect(requests.slice(0, firstDelete).every((r) => r.method === 'GET')).toBe(true);
     expect(gateway.emulator.inspect()).toMatchObject({ vectorStores: 0, files: 1 });
     expect((await gateway.openai.files.retrieve(unrelated[0]!)).id).toBe(unrelated[0]);
+  });
+
+  it('with deleteFiles, refuses a store of more files than one delete takes along, and deletes nothing', async () => {
+    gateway = await createGateway();
+    const { storeId } = await seedStore(gateway.openai, { files: 101 });
+    gateway.resetUpstreamCalls();
+    const result = await mutate(DELETE, { id: storeId, deleteFiles: true });
+    expect(result).toMatchObject({ __typename: 'InvalidInputError', field: 'input.deleteFiles' });
+    expect(result.message).toMatch(/more than 100 files.*removeFiles/);
+    expect(gateway.emulator.stats().total).toBe(1);
+    expect(gateway.emulator.inspect()).toMatchObject({ vectorStores: 1, files: 101 });
   });
 
   it('reports each File it could not delete, after deleting the store', async () => {

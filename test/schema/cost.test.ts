@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { buildSchema, getIntrospectionQuery, isObjectType, parse } from 'graphql';
 import { Upload } from 'graphql-upload-minimal';
 import { describe, expect, it } from 'vitest';
-import { estimateUpstreamCalls, MUTATION_CALLS, priceOf } from '../../src/schema/cost.ts';
+import { estimateUpstreamCalls, MUTATION_CALLS, priceOf, TAIL_READS } from '../../src/schema/cost.ts';
 import { schema } from '../../src/schema/index.ts';
+import { attachCalls } from '../../src/schema/vector-store-files/attach.ts';
+import { storeFileReads } from '../../src/schema/vector-store-files/loaders.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const README_QUERIES = readme.split('```graphql')[1]!.split('```')[0]!;
@@ -53,7 +55,11 @@ describe('the upstream-call estimate', () => {
     const query = 'query ($n: Int) { vectorStores(first: $n) { nodes { files { totalCount } } } }';
     expect(cost(query, { n: 5 })).toBe(1 + 5);
     expect(cost(query)).toBe(1 + 20);
-    expect(cost('{ vectorStores(last: 150) { nodes { files(first: 0) { totalCount } } } }')).toBe(1 + 100);
+    // `last` with no cursor reads the end of the list: up to three calls (connections.ts).
+    expect(cost('{ vectorStores(last: 150) { nodes { files(first: 0) { totalCount } } } }')).toBe(
+      TAIL_READS + 100,
+    );
+    expect(cost('{ vectorStores(last: 5, before: "vs_a") { __typename } }')).toBe(1);
   });
 
   it('follows named and inline fragments and merges the fields execution merges', () => {
@@ -91,11 +97,12 @@ describe('the upstream-call estimate', () => {
     expect(cost(node, { id: 'vs_abc' })).toBe(1 + 1 + 1);
     const nodes =
       '{ nodes(ids: ["a", "b", "c"]) { ... on VectorStore { files(first: 10) { nodes { id } } } } }';
-    expect(cost(nodes)).toBe(3 + 3);
+    // One per id, and one for each store two of them may share.
+    expect(cost(nodes)).toBe(3 + 1 + 3);
     const byVariable =
       'query ($ids: [ID!]!) { nodes(ids: $ids) { id ... on VectorStoreFile { file { bytes } } } }';
     // The ids may come from different stores, so their file details are not counted as one page.
-    expect(cost(byVariable, { ids: ['a', 'b', 'c', 'd'] })).toBe(4 + 4);
+    expect(cost(byVariable, { ids: ['a', 'b', 'c', 'd'] })).toBe(4 + 2 + 4);
   });
 
   it('prices search by maxResults, one lookup per result', () => {
@@ -144,7 +151,7 @@ describe('the upstream-call estimate', () => {
     expect(cost(bomb(10))).toBe(Number.POSITIVE_INFINITY);
   });
 
-  it('prices mutations at a fixed cost plus one call per uploaded file, and their payloads as queries', () => {
+  it('prices mutations by what their input asks for, and their payloads by the rows they will hold', () => {
     const create = /* GraphQL */ `
       mutation {
         createVectorStore(input: { name: "docs", fileIds: ["file-1", "file-2"] }) {
@@ -162,8 +169,12 @@ describe('the upstream-call estimate', () => {
         }
       }
     `;
-    // The files' list and their details are read after the write, one page each.
-    expect(cost(upload, { files: [upload3(), upload3(), upload3()] })).toBe(MUTATION_CALLS + 3 + 1 + 1);
+    // The store, an upload and a possible clean-up delete per file, the attach; then the files
+    // read back (the store and each file) and their details (one page).
+    expect(cost(upload, { files: [upload3(), upload3(), upload3()] })).toBe(
+      1 + 2 * 3 + attachCalls(3) + storeFileReads(3) + 1,
+    );
+    expect(cost(upload, { files: [upload3()] })).toBe(1 + 2 + attachCalls(1) + storeFileReads(1) + 1);
 
     const twice = /* GraphQL */ `
       mutation {
@@ -173,9 +184,23 @@ describe('the upstream-call estimate', () => {
         }
       }
     `;
-    // A payload list the schema does not page is taken to be one page as long as the longest page:
-    // its rows share the store (1 lookup), and each row resolves its own nested connection.
-    expect(cost(twice)).toBe(2 * (MUTATION_CALLS + 1) + 1 + 100);
+    // Each: the store, whether the file exists, the attach, and the file read back. Below that, the
+    // rows share their store (one lookup) and each resolves its own connection.
+    const addOne = 1 + 1 + attachCalls(1) + storeFileReads(1);
+    expect(cost(twice)).toBe(2 * addOne + 1 + 1);
+
+    const thousands =
+      'mutation ($ids: [ID!]!) { addFiles(input: { vectorStoreId: "vs_a", fileIds: $ids }) { __typename } }';
+    const ids = Array.from({ length: 10_000 }, (_, i) => `file-${i}`);
+    // Five batches, each priced with its resends and verification reads: past the default limit.
+    expect(cost(thousands, { ids })).toBe(1 + 1 + attachCalls(10_000));
+    expect(attachCalls(10_000)).toBeGreaterThan(150);
+
+    const remove =
+      'mutation ($ids: [ID!]!, $d: Boolean) { removeFiles(input: { vectorStoreId: "vs_a", fileIds: $ids, deleteFiles: $d }) { __typename } }';
+    const hundred = Array.from({ length: 100 }, (_, i) => `file-${i}`);
+    expect(cost(remove, { ids: hundred, d: false })).toBe(1 + 100);
+    expect(cost(remove, { ids: hundred, d: true })).toBe(1 + 200);
   });
 
   it('takes each price from its field: every root field and every connection declares one', () => {

@@ -1,4 +1,5 @@
 import type { Context } from '../../context.ts';
+import { pollsWithin } from '../../live/poller.ts';
 import type { FileBatch } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
 import { InvalidInputError } from '../errors.ts';
@@ -32,6 +33,16 @@ export const WAIT_SECONDS_DESCRIPTION = `Wait up to this many seconds (1..${MAX_
 
 export const WAIT_OUTCOME_DESCRIPTION =
   'Whether processing finished within `waitSeconds`; null when the mutation was not asked to wait.';
+
+/**
+ * The most status reads waiting `waitSeconds` (as given, unchecked) for `batches` batches makes;
+ * none for a value out of range, which is refused before any call.
+ */
+export function waitCalls(waitSeconds: unknown, batches: number): number {
+  if (!Number.isInteger(waitSeconds) || (waitSeconds as number) < 1) return 0;
+  if ((waitSeconds as number) > MAX_WAIT_SECONDS) return 0;
+  return batches * pollsWithin((waitSeconds as number) * 1000);
+}
 
 /** `waitSeconds`, checked before anything is written; null means no wait. */
 export function parseWaitSeconds(value: number | null | undefined, field: string): number | null {

@@ -4,7 +4,7 @@ import type { Context } from '../../context.ts';
 import { discardUploads, receiveUpload } from '../../uploads/receive.ts';
 import { type FileObject, UpstreamError } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
-import { costs, price } from '../cost.ts';
+import { costs, inputPrice, lengthOf } from '../cost.ts';
 import {
   type ErrorContext,
   type FileFailureShape,
@@ -14,10 +14,21 @@ import {
   NotFoundError,
   resultOptions,
 } from '../errors.ts';
-import { parseWaitSeconds, WAIT_SECONDS_DESCRIPTION, waitForBatches } from '../file-batches/wait.ts';
+import {
+  parseWaitSeconds,
+  WAIT_SECONDS_DESCRIPTION,
+  waitCalls,
+  waitForBatches,
+} from '../file-batches/wait.ts';
 import { parseVectorStoreId } from '../ids.ts';
 import { type Attributes, validateAttributes, validateCount } from '../validation.ts';
-import { attachFiles, attachPayload, forgetStore } from '../vector-store-files/attach.ts';
+import {
+  attachBatches,
+  attachCalls,
+  attachFiles,
+  attachPayload,
+  forgetStore,
+} from '../vector-store-files/attach.ts';
 import { FILE_ATTRIBUTES_INPUT } from '../vector-store-files/types.ts';
 import { VECTOR_STORE_ID_INPUT } from '../vector-stores/types.ts';
 
@@ -62,7 +73,14 @@ interface UploadOutcome {
 
 builder.mutationField('uploadFiles', (t) =>
   t.field({
-    ...costs(price.mutation),
+    // The store, an upload per file, the attach, a delete per file that did not attach, the wait.
+    ...costs(
+      inputPrice((input) => {
+        const files = lengthOf(input.files);
+        const calls = 1 + 2 * files + attachCalls(files) + waitCalls(input.waitSeconds, attachBatches(files));
+        return { calls, rows: files };
+      }),
+    ),
     type: UploadFilesPayload,
     description:
       'Streams files to OpenAI (`POST /files`, purpose `assistants`), then attaches them to the store in one file batch. Each file gets its own answer: one that fails leaves nothing upstream and does not stop the others; if attaching fails, the uploaded files are deleted.',

@@ -1,13 +1,20 @@
 import type { Context } from '../../context.ts';
-import { type FileBatch, OPENAI_LIMITS, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
+import {
+  type FileBatch,
+  OPENAI_LIMITS,
+  UpstreamError,
+  type VectorStoreFile,
+  walkPages,
+} from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
-import { costs, price } from '../cost.ts';
+import { costs, price, rowsPrice } from '../cost.ts';
 import { FileFailure, type FileFailureShape } from '../errors.ts';
 import { FileBatchRef } from '../file-batches/types.ts';
 import { WAIT_OUTCOME_DESCRIPTION, WaitOutcome, type WaitOutcomeValue } from '../file-batches/wait.ts';
 import { encodeNestedId } from '../ids.ts';
 import type { Attributes } from '../validation.ts';
 import { VectorStoreRef } from '../vector-stores/types.ts';
+import { storeFileReads } from './loaders.ts';
 import { VectorStoreFileRef } from './types.ts';
 
 /** OpenAI's cap on the files of one batch; more are split over several batches. */
@@ -16,6 +23,31 @@ export const MAX_FILES_PER_BATCH = OPENAI_LIMITS.batchFiles;
 const MAX_ATTEMPTS = 2;
 /** A batch OpenAI refused because of one named file is sent again without it, this many times. */
 const MAX_DROPPED_FILES = 3;
+const PAGE = OPENAI_LIMITS.listPage.max;
+
+/** Pages of the store's newest files read to learn which of a batch's files got attached. */
+function verificationReads(batchSize: number): number {
+  return Math.ceil(batchSize / PAGE) + 1;
+}
+
+/**
+ * The most upstream calls attaching `files` files makes: per batch, its sends (verified resends
+ * and the resends without a refused file) and a verification read after each send whose answer
+ * was lost.
+ */
+export function attachCalls(files: number): number {
+  let calls = 0;
+  for (let left = files; left > 0; left -= MAX_FILES_PER_BATCH) {
+    const size = Math.min(left, MAX_FILES_PER_BATCH);
+    calls += MAX_ATTEMPTS + MAX_DROPPED_FILES + MAX_ATTEMPTS * verificationReads(size);
+  }
+  return calls;
+}
+
+/** The most batches attaching `files` files creates: one per 2000, and one per verified resend. */
+export function attachBatches(files: number): number {
+  return MAX_ATTEMPTS * Math.ceil(files / MAX_FILES_PER_BATCH);
+}
 
 export interface AttachResult {
   batches: FileBatch[];
@@ -107,25 +139,26 @@ function namedFile(error: UpstreamError, sent: readonly string[]): string | null
   return match ? (sent[Number(match[1])] ?? null) : null;
 }
 
-/** Which of the files are attached to the store right now, read fresh (never from the cache). */
+/**
+ * Which of the files are attached to the store right now, read fresh. A batch's files are the
+ * store's newest once attached, so its newest files are read, newest first, a page more than the
+ * batch could fill; a file not among them is taken as not attached (and is sent again).
+ */
 async function attachedAmong(
   context: Context,
   vectorStoreId: string,
   fileIds: readonly string[],
 ): Promise<Set<string>> {
-  const { loaders } = context;
-  // The loader lists the store instead of retrieving file by file when that is cheaper, which it
-  // judges from the store's file count: that must be fresh too.
-  loaders.vectorStore.clear(vectorStoreId);
-  const keys = fileIds.map((id) => encodeNestedId(vectorStoreId, id));
-  for (const key of keys) loaders.vectorStoreFile.clear(key);
-  const found = await loaders.vectorStoreFile.loadMany(keys);
+  const wanted = new Set(fileIds);
   const present = new Set<string>();
-  found.forEach((file, index) => {
-    if (file instanceof Error) throw file;
-    const id = fileIds[index];
-    if (file && id) present.add(id);
-  });
+  let reads = 0;
+  const pages = walkPages((after) =>
+    context.upstream.listVectorStoreFiles(vectorStoreId, { limit: PAGE, order: 'desc', after }),
+  );
+  for await (const page of pages) {
+    for (const file of page.data) if (wanted.has(file.id)) present.add(file.id);
+    if (present.size === wanted.size || ++reads >= verificationReads(fileIds.length)) break;
+  }
   return present;
 }
 
@@ -191,7 +224,7 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
         },
       }),
       fileBatches: t.field({
-        ...costs(price.perPage),
+        ...costs(rowsPrice(attachBatches)),
         type: [FileBatchRef],
         description: `Every batch created: one per ${MAX_FILES_PER_BATCH} files, plus one per verified resend.`,
         resolve: async (payload, _args, context) => {
@@ -207,7 +240,7 @@ export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', de
         },
       }),
       files: t.field({
-        ...costs(price.perPage),
+        ...costs(rowsPrice(storeFileReads)),
         type: [VectorStoreFileRef],
         nullable: true,
         description:

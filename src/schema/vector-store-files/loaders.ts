@@ -12,6 +12,15 @@ import { afterSiblingCalls, type NaiveLoading, nullIfMissing, settleAll } from '
 const LIST_PAGE_SIZE = OPENAI_LIMITS.listPage.max;
 
 /**
+ * The calls reading `files` files of one store costs when they are the store's newest (a payload
+ * reading what was just attached): the store, then each file, or its newest pages until all are
+ * found, whichever is fewer.
+ */
+export function storeFileReads(files: number): number {
+  return 1 + Math.min(files, Math.ceil(files / LIST_PAGE_SIZE) + 1);
+}
+
+/**
  * Keys are grouped per store. When reading the store's file list costs fewer calls than one
  * retrieve per file (100 files a page, known from the store's `file_counts`), the list is paged
  * until every asked-for file is found.
@@ -55,8 +64,9 @@ export function createVectorStoreFileLoader(
     if (fileIds.size < 2) return null;
     const store = await vectorStores.load(vectorStoreId);
     if (!store) return new Map();
+    // Listing costs the store's pages, plus the store itself: only when that is fewer calls.
     const pages = Math.ceil(store.file_counts.total / LIST_PAGE_SIZE);
-    if (pages >= fileIds.size) return null;
+    if (pages + 2 > fileIds.size) return null;
     const listed = new Map<string, VectorStoreFile | null>();
     let read = 0;
     const walk = walkPages((after) =>

@@ -2,7 +2,7 @@ import { mapConcurrent } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
 import { type FileObject, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
-import { costs, price } from '../cost.ts';
+import { costs, inputPrice, lengthOf, price } from '../cost.ts';
 import {
   type ErrorContext,
   FileFailure,
@@ -14,11 +14,24 @@ import {
   NotFoundError,
   resultOptions,
 } from '../errors.ts';
-import { parseWaitSeconds, WAIT_SECONDS_DESCRIPTION, waitForBatches } from '../file-batches/wait.ts';
+import {
+  parseWaitSeconds,
+  WAIT_SECONDS_DESCRIPTION,
+  waitCalls,
+  waitForBatches,
+} from '../file-batches/wait.ts';
+import { fileReads } from '../files/loaders.ts';
 import { encodeGlobalId, encodeNestedId, parseVectorStoreFileRef, parseVectorStoreId } from '../ids.ts';
 import { type Attributes, parseFileIds, validateAttributes, validateCount } from '../validation.ts';
 import { VECTOR_STORE_ID_INPUT, VectorStoreRef } from '../vector-stores/types.ts';
-import { attachFiles, attachPayload, forgetStore, MAX_FILES_PER_BATCH } from './attach.ts';
+import {
+  attachBatches,
+  attachCalls,
+  attachFiles,
+  attachPayload,
+  forgetStore,
+  MAX_FILES_PER_BATCH,
+} from './attach.ts';
 import { FILE_ATTRIBUTES_INPUT, VectorStoreFileRef } from './types.ts';
 
 /** Five batches: beyond that a caller is better served by several requests it can follow. */
@@ -140,7 +153,17 @@ const UpdateVectorStoreFilePayload = builder
 
 builder.mutationFields((t) => ({
   addFiles: t.field({
-    ...costs(price.mutation),
+    // The store, whether the files exist, the attach, the wait; the payload lists the files.
+    ...costs(
+      inputPrice((input) => {
+        const files = lengthOf(input.fileIds);
+        return {
+          calls:
+            1 + fileReads(files) + attachCalls(files) + waitCalls(input.waitSeconds, attachBatches(files)),
+          rows: files,
+        };
+      }),
+    ),
     type: AddFilesPayload,
     description: `Attaches files already uploaded to OpenAI, through file batches (${MAX_FILES_PER_BATCH} files each). Each file gets its own answer; a file that does not exist does not stop the others.`,
     errors: resultOptions('addFiles'),
@@ -167,7 +190,13 @@ builder.mutationFields((t) => ({
     },
   }),
   removeFiles: t.field({
-    ...costs(price.mutation),
+    // The store, a detach per file, and a delete per file when asked (OpenAI has no bulk call).
+    ...costs(
+      inputPrice((input) => {
+        const files = lengthOf(input.fileIds);
+        return { calls: 1 + files * (input.deleteFiles === true ? 2 : 1), rows: files };
+      }),
+    ),
     type: RemoveFilesPayload,
     description:
       'Takes files out of a vector store (the Files stay, unless `deleteFiles` is true). Each file gets its own answer.',

@@ -1,15 +1,16 @@
 import type OpenAI from 'openai';
 import { mapConcurrent } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
-import { OPENAI_LIMITS, type VectorStore, walkPages } from '../../upstream/index.ts';
+import { OPENAI_LIMITS, type VectorStore } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
-import { costs, price } from '../cost.ts';
+import { costs, inputPrice, price } from '../cost.ts';
 import {
   type ErrorContext,
   FileFailure,
   type FileFailureShape,
   fileFailure,
   guarded,
+  InvalidInputError,
   inputPaths,
   resultOptions,
 } from '../errors.ts';
@@ -20,6 +21,11 @@ import { VectorStoreRef } from './types.ts';
 /** OpenAI's cap on `file_ids` when creating a store; addFiles takes more. */
 const MAX_CREATE_FILE_IDS = OPENAI_LIMITS.createStoreFileIds;
 const DELETE_CONCURRENCY = 5;
+/**
+ * The most Files `deleteFiles` deletes with a store: one page of its files. OpenAI deletes Files
+ * one call at a time, so a larger cascade is `removeFiles` with `deleteFiles`, 100 at a time.
+ */
+export const MAX_CASCADE_FILES = OPENAI_LIMITS.listPage.max;
 
 const ExpirationPolicyInput = builder.inputType('ExpirationPolicyInput', {
   description: 'When a vector store expires: a number of days after it was last active.',
@@ -193,10 +199,12 @@ builder.mutationFields((t) => ({
     },
   }),
   deleteVectorStore: t.field({
-    ...costs(price.mutation),
+    // The delete; with deleteFiles, one page of the store's files and a delete per File.
+    ...costs(
+      inputPrice((input) => ({ calls: 1 + (input.deleteFiles === true ? 1 + MAX_CASCADE_FILES : 0) })),
+    ),
     type: DeleteVectorStorePayload,
-    description:
-      'Deletes a vector store. Its Files stay, unless `deleteFiles` is true: then every one of them is listed first (all pages), and deleted after the store.',
+    description: `Deletes a vector store. Its Files stay, unless \`deleteFiles\` is true: then they are listed first and deleted after the store, for a store of up to ${MAX_CASCADE_FILES} files (a larger one is refused, and nothing is deleted: remove its files with \`removeFiles\` first).`,
     errors: resultOptions('deleteVectorStore'),
     args: { input: t.arg({ type: DeleteVectorStoreInput, required: true, description: 'The store.' }) },
     resolve: (_root, { input }, context) => {
@@ -207,7 +215,7 @@ builder.mutationFields((t) => ({
       return guarded(errors, async () => {
         const id = parseVectorStoreId(String(input.id), 'input.id');
         // Listed before the store goes, since its file list goes with it.
-        const fileIds = input.deleteFiles ? await listAllFileIds(context, id) : [];
+        const fileIds = input.deleteFiles ? await cascadeFileIds(context, id) : [];
         await context.upstream.deleteVectorStore(id);
         context.loaders.vectorStore.clear(id);
         const outcomes = await mapConcurrent(fileIds, DELETE_CONCURRENCY, async (fileId, index) => {
@@ -229,16 +237,17 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-/** Every file of the store, full pages, oldest first (new ones then land at the end, not in between). */
-async function listAllFileIds(context: Context, vectorStoreId: string): Promise<string[]> {
-  const ids: string[] = [];
-  const pages = walkPages((after) =>
-    context.upstream.listVectorStoreFiles(vectorStoreId, {
-      limit: OPENAI_LIMITS.listPage.max,
-      order: 'asc',
-      after,
-    }),
-  );
-  for await (const page of pages) ids.push(...page.data.map((file) => file.id));
-  return ids;
+/** The store's files, when they fit in a cascade; a larger store is refused before any write. */
+async function cascadeFileIds(context: Context, vectorStoreId: string): Promise<string[]> {
+  const page = await context.upstream.listVectorStoreFiles(vectorStoreId, {
+    limit: MAX_CASCADE_FILES,
+    order: 'asc',
+  });
+  if (page.hasMore) {
+    throw new InvalidInputError(
+      'input.deleteFiles',
+      `The store holds more than ${MAX_CASCADE_FILES} files, more than one delete can take along: remove them with \`removeFiles\` (\`deleteFiles: true\`, ${MAX_CASCADE_FILES} at a time) first; nothing was deleted.`,
+    );
+  }
+  return page.data.map((file) => file.id);
 }
