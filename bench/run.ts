@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dashboardScenario } from './dashboard.ts';
-import { overheadScenario } from './overhead.ts';
+import { FAIR_RULES, overheadScenario } from './overhead.ts';
 import { soakScenario } from './soak.ts';
 import { removeBenchDir, type ScenarioResult, startNoiseMeter } from './support.ts';
 import { uploadScenario } from './upload.ts';
@@ -84,13 +84,18 @@ const lines = [
   '',
   '## Topology',
   '',
-  'Three kinds of process, none sharing an event loop with another:',
+  'Four kinds of process, none sharing an event loop with another:',
   '',
   '- **bench** (bench/run.ts): the load generator (autocannon, run programmatically) or the upload client, and the measurements taken from outside the other processes (/proc/PID/status, /proc/PID/stat, the emulator stats). Nothing it does is counted as gateway time or memory.',
   "- **gateway**: `src/server.ts` as deployed (its only settings `OPENAI_API_KEY` and `OPENAI_BASE_URL`, pointing at the emulator, so it starts no embedded emulator; `PORT=0`; every other setting at its default, logs at info, one JSON line per request, into a file), started with `--expose-gc` and a preload (bench/gateway-probe.ts) that only answers the bench's IPC request for a full GC and `process.memoryUsage()`. The dashboard uses bench/dashboard-gateway.ts instead, which can switch the loaders off. The overhead scenario's direct path is a third kind of server (bench/direct-sdk.ts).",
   '- **emulator**: `src/emulator/main.ts` (port 0, file processing at once), steered through its control plane (`POST /__emulator/faults` for added latency, `GET /__emulator/stats` for upstream call counts).',
+  '- **GraphQL Mesh** (overhead scenario only): Hive Gateway serving a supergraph GraphQL Mesh composed from the vendored OpenAPI file, as the recipe in bench/peers/mesh sets it up, one process (`--fork 1`). Its packages are installed by the bench into ~/.cache/vector-store-gateway, never into the repository.',
   '',
-  'All traffic stays on 127.0.0.1. Every process runs TypeScript through tsx, as `npm start` does.',
+  'All traffic stays on 127.0.0.1. Every process of this repository runs TypeScript through tsx, as `npm start` does; Hive Gateway runs its published JavaScript with plain `node` and loads its own TypeScript config.',
+  '',
+  '## Method: fair rules for comparing paths',
+  '',
+  ...FAIR_RULES.map((rule) => `- ${rule}`),
   '',
 ];
 for (const result of results) {
@@ -103,6 +108,12 @@ for (const result of results) {
   );
   for (const row of result.table.rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
   lines.push('');
+  for (const table of result.moreTables ?? []) {
+    lines.push(`**${table.title}**`, '', `| ${table.columns.map(cell).join(' | ')} |`);
+    lines.push(`|${' --- |'.repeat(table.columns.length)}`);
+    for (const row of table.rows) lines.push(`| ${row.map(cell).join(' | ')} |`);
+    lines.push('');
+  }
 }
 const headlines = results.flatMap((result) => result.headlines);
 lines.push('## Summary', '', '| figure | value | target |', '| --- | --- | --- |');

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -12,6 +12,8 @@ export interface ScenarioResult {
   /** Bullet lines above the table: the setup and how each figure was measured. */
   setup: string[];
   table: { columns: string[]; rows: string[][] };
+  /** Further tables under the first, each after a line of its own. */
+  moreTables?: { title: string; columns: string[]; rows: string[][] }[];
   /** The figures the closing summary quotes, with their targets where the issue sets one. */
   headlines: Headline[];
 }
@@ -64,6 +66,26 @@ export function processMemory(pid: number): { rss: number; peakRss: number } {
 export function processCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * The processes whose parent is `pid`, from every /proc/PID/stat (the kernel's per-task
+ * `children` lists need CONFIG_PROC_CHILDREN, which not every kernel has).
+ */
+export function childPids(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The name in parentheses may itself hold ") ", so the fields start after the last one.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      if (Number(fields[1]) === pid) children.push(Number(entry));
+    } catch {
+      // Ended while we looked.
+    }
+  }
+  return children;
 }
 
 /** CPU time all cores of the machine spent busy so far (steal included), from /proc/stat. */
@@ -137,6 +159,7 @@ export interface ChildServer {
 /**
  * Starts a TypeScript entry in its own Node process, its stdout in a log file, and waits for the
  * line that names its URL. `probe` preloads bench/gateway-probe.ts (IPC answers for memory).
+ * `plainArgs` runs a JavaScript entry (a peer's CLI) as it comes instead: no tsx, no probe.
  */
 export async function startChild(options: {
   name: string;
@@ -147,24 +170,32 @@ export async function startChild(options: {
   inheritEnv?: boolean;
   /** More Node flags, e.g. `--cpu-prof` (which NODE_OPTIONS does not take). */
   nodeArgs?: string[];
+  /** Run `entry` as plain JavaScript with these arguments after it. */
+  plainArgs?: string[];
+  /** Working directory, by default the repository root. */
+  cwd?: string;
+  /** How long to wait for the URL line, by default 30 s. */
+  startTimeoutMs?: number;
 }): Promise<ChildServer> {
   const logFile = join(benchDir(), `${options.name}.log`);
   const out = openSync(logFile, 'w');
-  const args = [
-    ...(options.nodeArgs ?? []),
-    ...(options.probe ? ['--expose-gc'] : []),
-    '--import',
-    'tsx',
-    ...(options.probe ? ['--import', './bench/gateway-probe.ts'] : []),
-    options.entry,
-  ];
+  const args = options.plainArgs
+    ? [...(options.nodeArgs ?? []), options.entry, ...options.plainArgs]
+    : [
+        ...(options.nodeArgs ?? []),
+        ...(options.probe ? ['--expose-gc'] : []),
+        '--import',
+        'tsx',
+        ...(options.probe ? ['--import', './bench/gateway-probe.ts'] : []),
+        options.entry,
+      ];
   // The gateway gets only what it is given: an OPENAI_API_KEY or GATEWAY_CONFIG in the caller's
   // shell must not change what is measured.
   const base: NodeJS.ProcessEnv = options.inheritEnv
     ? process.env
     : { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR };
   const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     env: { ...base, ...options.env },
     stdio: ['ignore', out, 'inherit', ...(options.probe ? (['ipc'] as const) : [])],
   });
@@ -173,7 +204,7 @@ export async function startChild(options: {
   void exited.then(() => running.delete(child));
   let url: string | undefined;
   for (let waited = 0; url === undefined; waited += 50) {
-    if (child.exitCode !== null || waited > 30_000) {
+    if (child.exitCode !== null || waited > (options.startTimeoutMs ?? 30_000)) {
       child.kill('SIGKILL');
       throw new Error(`${options.name} did not start: ${readFileSync(logFile, 'utf8').slice(0, 2000)}`);
     }
@@ -299,6 +330,8 @@ export interface LoadResult {
   /** Responses per second over the measured window. */
   requestsPerSecond: number;
   responses: number;
+  /** Requests written, answered or not: the ones in flight when the run stops are cut off. */
+  requestsSent: number;
   /** Every 2xx response's own latency (ms), for pooling several runs. */
   latencies: number[];
   /** Exact percentiles of the 2xx responses' latencies (ms), from every response's own timing. */
@@ -358,6 +391,7 @@ export async function load(options: {
   return {
     requestsPerSecond: (result.requests.total ?? latencies.length) / seconds,
     responses: result.requests.total,
+    requestsSent: result.requests.sent,
     latencies,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
