@@ -18,18 +18,33 @@ export interface GatewayToken {
 export interface AccessPolicy {
   credentialNames: readonly string[];
   defaultCredential: string;
-  /** Empty: no gateway token is required, and every credential is open to every caller. */
-  tokens: readonly GatewayToken[];
-  allowCallerKeys: boolean;
+  /** None: no gateway token is required, and every credential is open to every caller. */
+  tokens?: readonly GatewayToken[] | undefined;
+  /** Whether a caller may send its own OpenAI key; off unless set. */
+  allowCallerKeys?: boolean | undefined;
 }
 
+/** The gateway token a caller presented, by name; none when no tokens are configured. */
+type TokenName = { token?: string | undefined };
+
 export type Access =
-  | { granted: true; credential: string; available: readonly string[]; callerKey?: undefined }
-  | { granted: true; credential: null; available: readonly string[]; callerKey: string }
+  | ({ granted: true; credential: string; available: readonly string[]; callerKey?: undefined } & TokenName)
+  | ({ granted: true; credential: null; available: readonly string[]; callerKey: string } & TokenName)
   | { granted: false; status: 401 | 403 | 400; code: string; message: string };
 
 function digest(secret: string): Buffer {
   return createHash('sha256').update(secret).digest();
+}
+
+/** The bearer token of an `Authorization` header, if it has one. */
+export function bearerToken(header: string | null | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')?.[1];
+}
+
+/** Whether a presented secret is this one, compared as digests in constant time. */
+export function secretMatcher(secret: string): (presented: string | undefined) => boolean {
+  const expected = digest(secret);
+  return (presented) => presented !== undefined && timingSafeEqual(expected, digest(presented));
 }
 
 /** Reads one header (lower-case name) of whatever carries the request's credentials. */
@@ -42,12 +57,13 @@ export type AccessControl = (header: HeaderReader) => Access;
  * credential and one outside the token's set get the same answer, so names cannot be probed.
  */
 export function createAccessControl(policy: AccessPolicy): AccessControl {
-  const tokens = policy.tokens.map((token) => ({ ...token, digest: digest(token.secret) }));
+  const tokens = (policy.tokens ?? []).map((token) => ({ ...token, digest: digest(token.secret) }));
   return (header) => {
     let available: readonly string[] = policy.credentialNames;
     let fallback = policy.defaultCredential;
+    let tokenName: string | undefined;
     if (tokens.length > 0) {
-      const presented = /^Bearer\s+(\S+)\s*$/i.exec(header('authorization') ?? '')?.[1];
+      const presented = bearerToken(header('authorization'));
       const presentedDigest = presented ? digest(presented) : undefined;
       const token =
         presentedDigest && tokens.find((candidate) => timingSafeEqual(candidate.digest, presentedDigest));
@@ -60,6 +76,7 @@ export function createAccessControl(policy: AccessPolicy): AccessControl {
         };
       }
       available = token.credentials;
+      tokenName = token.name;
       fallback = available.includes(policy.defaultCredential) ? policy.defaultCredential : available[0]!;
     }
 
@@ -73,12 +90,12 @@ export function createAccessControl(policy: AccessPolicy): AccessControl {
           message: `This gateway does not accept callers' own OpenAI keys (${CALLER_KEY_HEADER}).`,
         };
       }
-      return { granted: true, credential: null, available, callerKey };
+      return { granted: true, credential: null, available, callerKey, token: tokenName };
     }
 
     const asked = header(CREDENTIAL_HEADER) ?? undefined;
-    if (asked === undefined) return { granted: true, credential: fallback, available };
-    if (available.includes(asked)) return { granted: true, credential: asked, available };
+    if (asked === undefined) return { granted: true, credential: fallback, available, token: tokenName };
+    if (available.includes(asked)) return { granted: true, credential: asked, available, token: tokenName };
     return {
       granted: false,
       status: 403,

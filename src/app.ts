@@ -4,19 +4,19 @@ import type { GatewayToken } from './access.ts';
 import { type Context, createRequestContexts, type Deadlines, defaultDeadlines } from './context.ts';
 import { nodeRequestListener } from './http/node.ts';
 import { useRoutes } from './http/routes.ts';
-import { useAccess } from './http/use-access.ts';
-import { DEFAULT_JSON_BODY_BYTES, useBodyLimit } from './http/use-body-limit.ts';
+import { useAccess, useMetricsToken } from './http/use-access.ts';
+import { useBodyLimit } from './http/use-body-limit.ts';
 import { useGraphiQL } from './http/use-graphiql.ts';
-import { BUILT_IN_HEALTH_CHECK_OFF, useHealth } from './http/use-health.ts';
+import { BUILT_IN_HEALTH_CHECK_OFF, useLifecycle } from './http/use-lifecycle.ts';
 import { type QueryLimits, useQueryLimits } from './http/use-query-limits.ts';
 import { useRequestErrors } from './http/use-request-errors.ts';
 import { useRequestLog } from './http/use-request-log.ts';
 import { type NodeServerContext, useUploads } from './http/use-uploads.ts';
-import { LiveRegistry } from './live/registry.ts';
-import { createLogger, type LoggerOptions, yogaLogger } from './observability/logger.ts';
-import { createMetrics } from './observability/metrics.ts';
+import { type LiveLimits, LiveRegistry } from './live/registry.ts';
+import { createObservability } from './observability/index.ts';
+import { type LoggerOptions, yogaLogger } from './observability/logger.ts';
 import { schema } from './schema/index.ts';
-import { defaultUploadLimits, largestUpload, type UploadLimits } from './uploads/parse.ts';
+import { defaultUploadLimits, type UploadLimits } from './uploads/parse.ts';
 import {
   createUpstreamClients,
   defaultUpstreamPolicy,
@@ -40,13 +40,15 @@ export interface AppOptions {
   onUpstreamCall?: (call: UpstreamCall & { requestId: string; credential: string | null }) => void;
   /** Off only to measure what batching saves. */
   batching?: boolean;
+  /** Caps on live status per credential and token, and the poll rate (live/registry.ts). */
+  live?: Partial<LiveLimits>;
   uploads?: Partial<UploadLimits>;
   /** Shape and upstream-cost limits, checked before execution. */
   limits?: Partial<QueryLimits>;
   /** Structured JSON logs; keys and tokens are scrubbed from every line. Default: warnings and up. */
   log?: Omit<LoggerOptions, 'secrets'>;
-  /** Serve Prometheus metrics at /metrics (default true). */
-  metrics?: boolean;
+  /** Prometheus metrics at /metrics (on unless false): the token they need, credential labels. */
+  metrics?: false | { token?: string | undefined; credentialLabels?: boolean };
   /** More envelop/yoga plugins. */
   plugins?: Array<Plugin | Plugin<Record<string, unknown>>>;
 }
@@ -59,37 +61,36 @@ export interface App {
   live: LiveRegistry;
   /** Readiness goes false, so load balancers stop sending work while in-flight requests finish. */
   beginDraining(): void;
+  /** Resolves once no operation executes (their clean-up done), or after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<boolean>;
 }
 
 /** Composes the gateway from its plugins and dependencies; the process entry (server.ts) only listens. */
 export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
   const uploadLimits = { ...defaultUploadLimits, ...options.uploads };
-  const defaultCredential = options.defaultCredential ?? [...options.credentials.keys()][0] ?? '';
+  const clients = createUpstreamClients(options.credentials, policy, options.defaultCredential);
   const access = useAccess(
-    {
-      credentialNames: [...options.credentials.keys()],
-      defaultCredential,
-      tokens: options.tokens ?? [],
-      allowCallerKeys: options.allowCallerKeys ?? false,
-    },
-    createUpstreamClients(options.credentials, defaultCredential, policy),
+    { ...options, credentialNames: clients.names, defaultCredential: clients.defaultName },
+    clients,
   );
   // Every secret the process holds, so no log line or metric label can carry one.
   const secrets = [...options.credentials.values()].map((credential) => credential.apiKey);
   for (const token of options.tokens ?? []) secrets.push(token.secret);
-  const logger = createLogger({ level: 'warn', ...options.log, secrets });
+  const metricsToken = options.metrics ? options.metrics.token : undefined;
+  if (metricsToken) secrets.push(metricsToken);
+  const { logger, metrics } = createObservability({ secrets, log: options.log, metrics: options.metrics });
   const requestLog = useRequestLog(logger);
-  const metrics = options.metrics === false ? undefined : createMetrics({ secrets });
-  const readiness = { ready: true };
+  const lifecycle = useLifecycle();
+  // The credential's name, never its key; a caller's own key is counted as such.
   const report = (call: UpstreamCall, requestId: string, credential: string | null) => {
-    // The credential's name, never its key; a caller's own key is counted as such.
     metrics?.recordUpstreamCall({ ...call, credential: credential ?? 'caller-key' });
     options.onUpstreamCall?.({ ...call, requestId, credential });
   };
   // Pollers outlive the request that started them; their calls are reported under the poller's id.
   const live = new LiveRegistry({
     policy,
+    limits: options.live,
     onCall: (call, poller) => report(call, poller.id, poller.credential),
   });
   const contexts = createRequestContexts({
@@ -121,8 +122,8 @@ export function createApp(options: AppOptions): App {
     plugins: [
       requestLog.plugin,
       useRoutes(),
-      useHealth(readiness),
-      ...(metrics ? [metrics.yogaPlugin] : []),
+      lifecycle.health,
+      ...(metrics ? [useMetricsToken(metricsToken), metrics.yogaPlugin] : []),
       useGraphiQL({ defaultQuery: options.defaultQuery }),
       access.plugin,
       useUploads(uploadLimits),
@@ -130,20 +131,19 @@ export function createApp(options: AppOptions): App {
       useRequestErrors(),
       useQueryLimits(options.limits),
       contexts.plugin,
+      lifecycle.inFlight,
       ...(options.plugins ?? []),
     ],
   });
   return {
     yoga,
-    handle: nodeRequestListener(yoga, {
-      json: DEFAULT_JSON_BODY_BYTES,
-      multipart: largestUpload(uploadLimits),
-    }),
+    handle: nodeRequestListener(yoga, uploadLimits),
     live,
     beginDraining() {
-      readiness.ready = false;
+      lifecycle.drain();
       // Subscriptions last minutes, longer than any grace period: they end now, with a reason.
       live.stopAll();
     },
+    idle: lifecycle.idle,
   };
 }

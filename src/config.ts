@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultDeadlines } from './context.ts';
 import { defaultQueryLimits } from './http/use-query-limits.ts';
+import { defaultLiveLimits } from './live/registry.ts';
 import { defaultUploadLimits } from './uploads/parse.ts';
 import { defaultUpstreamPolicy, OPENAI_LIMITS } from './upstream/index.ts';
 
@@ -64,7 +65,13 @@ const SettingsSchema = z.object({
   MAX_QUERY_DIRECTIVES: integer(0, 1000).default(defaultQueryLimits.maxDirectives),
   MAX_UPSTREAM_CALLS_PER_OPERATION: integer(1, 100_000).default(defaultQueryLimits.maxUpstreamCalls),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
+  MAX_SUBSCRIPTIONS_PER_CREDENTIAL: integer(1, 100_000).default(defaultLiveLimits.watchesPerCredential),
+  MAX_SUBSCRIPTIONS_PER_TOKEN: integer(1, 100_000).default(defaultLiveLimits.watchesPerToken),
+  MAX_POLLED_OBJECTS_PER_CREDENTIAL: integer(1, 100_000).default(defaultLiveLimits.pollersPerCredential),
+  POLLS_PER_SECOND_PER_CREDENTIAL: integer(1, 10_000).default(defaultLiveLimits.pollsPerSecond),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  METRICS_CREDENTIAL_LABELS: flag.default(false),
   EMULATOR_PROCESSING_DELAY_MS: integer(0, 600_000).default(1500),
 });
 

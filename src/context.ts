@@ -8,9 +8,14 @@ import { deadlineSignal, type LinkedSignal, linkSignals } from './signals.ts';
 import type { UploadLimits } from './uploads/parse.ts';
 import { Upstream, UpstreamBudget, type UpstreamCall, type UpstreamPolicy } from './upstream/index.ts';
 
-/** Built fresh for every request and read-only after: one credential, one set of loaders. */
+/**
+ * Built fresh for every request and read-only after: one credential, one set of loaders (but a
+ * subscription's loaders follow each state it delivers; see schema/subscriptions.ts).
+ */
 export interface Context {
   requestId: string;
+  /** Aborts when the client goes away or the operation's deadline passes. */
+  signal: AbortSignal;
   upstream: Upstream;
   /** The upstream calls this operation may still make: its estimate, once priced. */
   budget: UpstreamBudget;
@@ -86,6 +91,7 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
       });
       return {
         requestId,
+        signal: signal.signal,
         upstream,
         budget,
         loaders: createLoaders(upstream, { batching: deps.batching }),
@@ -95,6 +101,7 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
           callerKey: grant.access.callerKey,
           client: grant.client,
           signal: request.signal,
+          token: grant.access.token,
         }),
         credential: { name: credential, available: grant.access.available },
       };

@@ -5,7 +5,11 @@ import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { DEFAULT_QUERY, seedDemo } from './demo.ts';
 import { createEmulator, type Emulator } from './emulator/index.ts';
+import { nodeServerOptions } from './http/node.ts';
 import type { UpstreamCredential } from './upstream/index.ts';
+
+/** At most this much of the shutdown grace is kept for clean-up after cutting requests off. */
+const MAX_CLEANUP_RESERVE_MS = 5_000;
 
 /** The key the SDK needs even against the emulator, which accepts any. */
 const EMULATOR_KEY = 'sk-emulator-local';
@@ -49,6 +53,7 @@ async function main(): Promise<void> {
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
     log: { level: settings.LOG_LEVEL },
+    metrics: { token: settings.METRICS_TOKEN, credentialLabels: settings.METRICS_CREDENTIAL_LABELS },
     deadlines: { operationMs: settings.OPERATION_TIMEOUT_MS, uploadMs: settings.UPLOAD_TIMEOUT_MS },
     policy: {
       callTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
@@ -57,6 +62,12 @@ async function main(): Promise<void> {
       concurrency: settings.UPSTREAM_CONCURRENCY,
     },
     uploads: { maxFileBytes: settings.MAX_UPLOAD_FILE_BYTES, maxFiles: settings.MAX_UPLOAD_FILES },
+    live: {
+      watchesPerCredential: settings.MAX_SUBSCRIPTIONS_PER_CREDENTIAL,
+      watchesPerToken: settings.MAX_SUBSCRIPTIONS_PER_TOKEN,
+      pollersPerCredential: settings.MAX_POLLED_OBJECTS_PER_CREDENTIAL,
+      pollsPerSecond: settings.POLLS_PER_SECOND_PER_CREDENTIAL,
+    },
     limits: {
       maxDepth: settings.MAX_QUERY_DEPTH,
       maxAliases: settings.MAX_QUERY_ALIASES,
@@ -65,11 +76,7 @@ async function main(): Promise<void> {
       maxUpstreamCalls: settings.MAX_UPSTREAM_CALLS_PER_OPERATION,
     },
   });
-  // Slow clients may not hold a socket forever, but an upload may take as long as its deadline.
-  const server = createServer(
-    { requestTimeout: settings.UPLOAD_TIMEOUT_MS, headersTimeout: 30_000 },
-    app.handle,
-  );
+  const server = createServer(nodeServerOptions(settings.UPLOAD_TIMEOUT_MS), app.handle);
   await new Promise<void>((resolve) => server.listen(settings.PORT, settings.HOST, resolve));
   const { port } = server.address() as AddressInfo;
   console.log(`GraphQL endpoint and GraphiQL: http://${settings.HOST}:${port}/graphql`);
@@ -81,15 +88,21 @@ async function main(): Promise<void> {
     stopping = true;
     console.log(`${signal}: draining in-flight requests for up to ${settings.SHUTDOWN_GRACE_MS} ms`);
     app.beginDraining();
+    const exitBy = Date.now() + settings.SHUTDOWN_GRACE_MS;
     // Keep-alive sockets turn idle as their requests finish; close them as they do.
     const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
-    // Past the grace period, remaining requests (long uploads) are cut: their upstream uploads
-    // abort with them, so no partial file is stored.
-    const deadline = setTimeout(() => server.closeAllConnections(), settings.SHUTDOWN_GRACE_MS);
+    // Requests still running near the end (long uploads) are cut, early enough that what they
+    // created upstream can still be cleaned up: their uploads abort, and the files already
+    // uploaded are deleted before the process exits.
+    const cleanupReserve = Math.min(settings.SHUTDOWN_GRACE_MS / 2, MAX_CLEANUP_RESERVE_MS);
+    const cut = setTimeout(() => server.closeAllConnections(), settings.SHUTDOWN_GRACE_MS - cleanupReserve);
     server.close(() => {
       clearInterval(idleSweep);
-      clearTimeout(deadline);
-      void (emulator?.close() ?? Promise.resolve()).finally(() => process.exit(0));
+      clearTimeout(cut);
+      void app
+        .idle(Math.max(0, exitBy - Date.now()))
+        .then(() => emulator?.close())
+        .finally(() => process.exit(0));
     });
   };
   process.once('SIGINT', () => shutdown('SIGINT'));

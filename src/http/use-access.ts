@@ -1,5 +1,12 @@
 import type { Plugin } from 'graphql-yoga';
-import { type Access, type AccessControl, type AccessPolicy, createAccessControl } from '../access.ts';
+import {
+  type Access,
+  type AccessControl,
+  type AccessPolicy,
+  bearerToken,
+  createAccessControl,
+  secretMatcher,
+} from '../access.ts';
 import type { UpstreamClient, UpstreamClients } from '../upstream/index.ts';
 import { refusalResponse } from './refusal.ts';
 import { ROUTES } from './routes.ts';
@@ -85,4 +92,27 @@ export function useAccess(policy: AccessPolicy, clients: UpstreamClients): Acces
     },
   };
   return { plugin, decide, grantOf: (request) => grants.get(request) };
+}
+
+/**
+ * `/metrics` behind a token of its own when one is configured: operation names, error rates and
+ * upstream outcomes are nobody else's business. Without one, the README asks to keep it private.
+ */
+export function useMetricsToken(token: string | undefined): Plugin {
+  if (!token) return {};
+  const matches = secretMatcher(token);
+  return {
+    onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== ROUTES.metrics) return;
+      if (matches(bearerToken(request.headers.get('authorization')))) return;
+      endResponse(
+        refusalResponse(fetchAPI, request, {
+          status: 401,
+          code: 'UNAUTHENTICATED',
+          message: 'The metrics need their token: send `Authorization: Bearer <metrics token>`.',
+          headers: { 'www-authenticate': 'Bearer' },
+        }),
+      );
+    },
+  };
 }

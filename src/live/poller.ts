@@ -54,7 +54,13 @@ export function stillInProgressError(what: string, progress: string, waitedMs: n
 export class Poller<K extends LiveKind> {
   private readonly listeners = new Set<PollListener<Watched[K]>>();
   private readonly controller = new AbortController();
+  /** The poller's door to OpenAI for its polls: they stop when it stops. */
   private readonly upstream: Upstream;
+  /**
+   * Its door for what watchers read beyond each polled state (its store, its files), on the
+   * poller's account: not cancelled when polling stops, since the last state is read after that.
+   */
+  readonly readsUpstream: Upstream;
   private current: Extract<PollEvent<Watched[K]>, { type: 'value' }> | undefined;
   private deadlineAt = 0;
   private readonly startedAt = Date.now();
@@ -63,11 +69,14 @@ export class Poller<K extends LiveKind> {
 
   constructor(
     private readonly target: TargetOf<K>,
-    createUpstream: (signal: AbortSignal) => Upstream,
+    createUpstream: (signal: AbortSignal | undefined) => Upstream,
     private readonly timing: PollTiming,
     private readonly onStop: () => void,
+    /** Runs each status read when the credential's poll rate allows. */
+    private readonly throttle: <T>(read: () => Promise<T>) => Promise<T> = (read) => read(),
   ) {
     this.upstream = createUpstream(this.controller.signal);
+    this.readsUpstream = createUpstream(undefined);
   }
 
   get isStopped(): boolean {
@@ -127,7 +136,7 @@ export class Poller<K extends LiveKind> {
     while (!this.stopped) {
       let delay: number;
       try {
-        const { value, pollAfterMs } = await behaviour.poll(this.upstream, this.target);
+        const { value, pollAfterMs } = await this.throttle(() => behaviour.poll(this.upstream, this.target));
         if (this.stopped) return;
         failures = 0;
         const fingerprint = behaviour.fingerprint(value);

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
+import pThrottle from 'p-throttle';
 import {
   Upstream,
   type UpstreamCall,
@@ -14,15 +15,44 @@ import { behaviourOf, type LiveKind, type TargetOf, type Watched } from './targe
 export { defaultPollTiming, type PollTiming } from './poller.ts';
 export type { LiveKind, LiveTarget, TargetOf, Watched } from './targets.ts';
 
+/** How much live status one credential, and one caller, may have. */
+export interface LiveLimits {
+  /** Objects polled at once per credential: each is one poller, however many watch it. */
+  pollersPerCredential: number;
+  /** Watches (subscriptions, waiting mutations) open at once per credential. */
+  watchesPerCredential: number;
+  /** Watches open at once per gateway token, so one caller cannot take a credential's share. */
+  watchesPerToken: number;
+  /**
+   * Status reads per second per credential, all its pollers together. Past it, pollers wait their
+   * turn (and slow down) rather than crowd out the credential's queries.
+   */
+  pollsPerSecond: number;
+}
+
+export const defaultLiveLimits: LiveLimits = {
+  pollersPerCredential: 100,
+  watchesPerCredential: 200,
+  watchesPerToken: 50,
+  pollsPerSecond: 20,
+};
+
 export interface LiveOptions {
   policy: UpstreamPolicy;
   timing?: Partial<PollTiming>;
+  limits?: Partial<LiveLimits>;
   /** Reports the pollers' upstream calls, which belong to no request. */
   onCall?: (call: UpstreamCall, poller: { id: string; credential: string | null }) => void;
 }
 
-/** What a watcher hears: a state (the last one is terminal), or the error that ends the watch. */
-export type LiveUpdate<T> = { value: T; terminal: boolean } | { error: GraphQLError | Error };
+/**
+ * What a watcher hears: a state (the last one is terminal), or the error that ends the watch. A
+ * state comes with the upstream of the poller that read it, so what is read beyond it (its store,
+ * its files) can be read once for every watcher of that state, on the poller's account.
+ */
+export type LiveUpdate<T> =
+  | { value: T; terminal: boolean; upstream: Upstream }
+  | { error: GraphQLError | Error };
 
 /** Who watches: the request's credential and its client (whose concurrency limit the polls share). */
 export interface LiveOwner {
@@ -32,6 +62,23 @@ export interface LiveOwner {
   client: UpstreamClient;
   /** The request: when it goes away, so do its watches. */
   signal: AbortSignal;
+  /** The gateway token the caller presented, by name, when tokens are configured. */
+  token?: string | undefined;
+}
+
+/** What one credential has running, counted against its limits. */
+interface Share {
+  pollers: number;
+  watches: number;
+  /** Runs a status read when the credential's poll rate allows. */
+  throttle: <T>(read: () => Promise<T>) => Promise<T>;
+}
+
+function tooMany(what: string, limit: number): GraphQLError {
+  return new GraphQLError(
+    `This ${what} already has ${limit} live-status watches or polled objects open, its limit; end one (or wait for it to finish) and subscribe again.`,
+    { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit } },
+  );
 }
 
 interface RunningPoller {
@@ -45,10 +92,14 @@ interface RunningPoller {
  */
 export class LiveRegistry {
   private readonly pollers = new Map<string, RunningPoller>();
+  private readonly shares = new Map<string, Share>();
+  private readonly tokenWatches = new Map<string, number>();
   private readonly timing: PollTiming;
+  readonly limits: LiveLimits;
 
   constructor(private readonly options: LiveOptions) {
     this.timing = { ...defaultPollTiming, ...options.timing };
+    this.limits = { ...defaultLiveLimits, ...options.limits };
   }
 
   /** A request's view of the registry. */
@@ -69,19 +120,51 @@ export class LiveRegistry {
     for (const poller of [...this.pollers.values()]) poller.stop(reason);
   }
 
-  /** @internal The poller of this object for this credential, started if there is none. */
-  pollerFor<K extends LiveKind>(owner: LiveOwner, target: TargetOf<K>): Poller<K> {
-    const credentialKey =
-      owner.credential ??
-      `caller:${createHash('sha256')
-        .update(owner.callerKey ?? '')
-        .digest('base64url')}`;
-    // A caller key is never kept as a map key in clear.
+  /**
+   * @internal Admits one more watch by this owner, or says which limit it would pass. The release
+   * it returns must be called when the watch ends.
+   */
+  admit(owner: LiveOwner): { release(): void } | { refusal: GraphQLError } {
+    const share = this.shareOf(owner);
+    const tokenCount = owner.token === undefined ? 0 : (this.tokenWatches.get(owner.token) ?? 0);
+    if (share.watches >= this.limits.watchesPerCredential) {
+      return { refusal: tooMany('credential', this.limits.watchesPerCredential) };
+    }
+    if (owner.token !== undefined && tokenCount >= this.limits.watchesPerToken) {
+      return { refusal: tooMany('token', this.limits.watchesPerToken) };
+    }
+    share.watches++;
+    if (owner.token !== undefined) this.tokenWatches.set(owner.token, tokenCount + 1);
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        share.watches--;
+        if (owner.token === undefined) return;
+        const left = (this.tokenWatches.get(owner.token) ?? 1) - 1;
+        if (left > 0) this.tokenWatches.set(owner.token, left);
+        else this.tokenWatches.delete(owner.token);
+      },
+    };
+  }
+
+  /**
+   * @internal The poller of this object for this credential, started if there is none; an error
+   * when the credential already polls as many objects as it may.
+   */
+  pollerFor<K extends LiveKind>(owner: LiveOwner, target: TargetOf<K>): Poller<K> | GraphQLError {
+    const credentialKey = credentialKeyOf(owner);
     const key = `${credentialKey}\u0000${behaviourOf<K>(target.kind as K).key(target)}`;
     const running = this.pollers.get(key) as Poller<K> | undefined;
     if (running && !running.isStopped) return running;
+    const share = this.shareOf(owner);
+    if (share.pollers >= this.limits.pollersPerCredential) {
+      return tooMany('credential', this.limits.pollersPerCredential);
+    }
     const id = `poll-${randomUUID()}`;
     const { onCall } = this.options;
+    share.pollers++;
     const poller: Poller<K> = new Poller<K>(
       target,
       (signal) =>
@@ -91,12 +174,35 @@ export class LiveRegistry {
         }),
       this.timing,
       () => {
+        share.pollers--;
         if (this.pollers.get(key) === poller) this.pollers.delete(key);
       },
+      share.throttle,
     );
     this.pollers.set(key, poller);
     return poller;
   }
+
+  private shareOf(owner: LiveOwner): Share {
+    const key = credentialKeyOf(owner);
+    let share = this.shares.get(key);
+    if (!share) {
+      const throttle = pThrottle({ limit: this.limits.pollsPerSecond, interval: 1000 });
+      share = { pollers: 0, watches: 0, throttle: (read) => throttle(read)() };
+      this.shares.set(key, share);
+    }
+    return share;
+  }
+}
+
+/** A credential's name, or a digest of a caller's own key: a key is never kept in clear. */
+function credentialKeyOf(owner: LiveOwner): string {
+  return (
+    owner.credential ??
+    `caller:${createHash('sha256')
+      .update(owner.callerKey ?? '')
+      .digest('base64url')}`
+  );
 }
 
 export class LiveSession {
@@ -119,14 +225,25 @@ export class LiveSession {
     let remove: (() => void) | undefined;
     let timer: NodeJS.Timeout | undefined;
     let latest: Watched[K] | undefined;
+    const admission = this.registry.admit(this.owner);
     const onAbort = () => void stream.return();
     const stream = new UpdateStream<LiveUpdate<Watched[K]>>(() => {
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       remove?.();
+      if ('release' in admission) admission.release();
     });
+    if ('refusal' in admission) {
+      stream.push({ error: admission.refusal }, true);
+      return stream;
+    }
     if (signal.aborted) {
       void stream.return();
+      return stream;
+    }
+    const poller = this.registry.pollerFor(this.owner, target);
+    if (poller instanceof GraphQLError) {
+      stream.push({ error: poller }, true);
       return stream;
     }
     signal.addEventListener('abort', onAbort, { once: true });
@@ -137,10 +254,13 @@ export class LiveSession {
         true,
       );
     }, options.deadlineMs);
-    remove = this.registry.pollerFor(this.owner, target).add((event) => {
+    remove = poller.add((event) => {
       if (event.type === 'error') return stream.push({ error: event.error }, true);
       latest = event.value;
-      stream.push({ value: event.value, terminal: event.terminal }, event.terminal);
+      stream.push(
+        { value: event.value, terminal: event.terminal, upstream: poller.readsUpstream },
+        event.terminal,
+      );
     }, Date.now() + options.deadlineMs);
     return stream;
   }

@@ -26,6 +26,11 @@ export interface MetricsOptions {
    * come from clients, and every distinct name is a series held in memory forever.
    */
   maxOperationNames?: number;
+  /**
+   * Label upstream calls with the credential's name. Off by default: the names say which teams or
+   * projects the gateway serves, to whoever can read the metrics.
+   */
+  credentialLabels?: boolean;
 }
 
 export interface Metrics {
@@ -157,8 +162,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const upstreamCalls = new Counter({
     name: 'gateway_upstream_calls_total',
-    help: 'Calls to OpenAI by operation, outcome (ok or an error code) and credential name',
-    labelNames: ['operation', 'outcome', 'credential'] as const,
+    help: 'Calls to OpenAI by operation, outcome (ok or an error code) and, when enabled, credential name',
+    labelNames: options.credentialLabels
+      ? (['operation', 'outcome', 'credential'] as const)
+      : (['operation', 'outcome'] as const),
     registers: [registry],
   });
   function label(value: string | undefined, fallback: string): string {
@@ -174,7 +181,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       const operation = label(call.operation, 'unknown');
       const outcome = label(call.outcome, 'unknown');
       upstreamDuration.observe({ operation, outcome }, call.durationMs / 1000);
-      upstreamCalls.inc({ operation, outcome, credential: label(call.credential, 'default') });
+      if (options.credentialLabels) {
+        upstreamCalls.inc({ operation, outcome, credential: label(call.credential, 'default') });
+      } else {
+        upstreamCalls.inc({ operation, outcome });
+      }
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   parseVectorStoreId,
   splitNestedId,
 } from './ids.ts';
+import { createLoaders, type Loaders } from './loaders.ts';
 import { VectorStoreFileRef } from './vector-store-files/types.ts';
 import { VectorStoreRef } from './vector-stores/types.ts';
 
@@ -23,7 +24,8 @@ builder.subscriptionType({
     'Each stream sends the current state at once, then each change of status, counts or usage, and ends after a final state.',
     'At its deadline it ends with a STILL_IN_PROGRESS error instead. However many clients watch an object, the gateway polls',
     'it once (per credential), backing off while nothing changes. Fields beyond the object itself (its store, its files)',
-    'are read again for each event, for each subscriber.',
+    'are read afresh for each event, once for all its subscribers. Each credential and token may hold a limited number of',
+    'watches at once (TOO_MANY_SUBSCRIPTIONS past it).',
   ].join(' '),
 });
 
@@ -62,12 +64,25 @@ function watch<K extends LiveKind>(
 }
 
 /**
- * One event's object, or the error that ends the stream. The context, and so its loaders, lives
- * as long as the stream: their caches are dropped at each event, so nested fields are read fresh.
+ * The loaders of one polled state, shared by every subscriber it is pushed to (they all use one
+ * credential, as the poller does): what is read beyond the object (its store, its files) is read
+ * once per state, on the poller's upstream, not once per subscriber. A new state gets new ones,
+ * so nested fields are read fresh.
  */
-function deliver<T>(update: LiveUpdate<T>, context: Context): T {
+const loadersOfState = new WeakMap<object, Loaders>();
+
+/**
+ * One event's object, or the error that ends the stream. A subscription's context lives as long
+ * as its stream; its loaders are swapped for the state's at each event.
+ */
+function deliver<T extends object>(update: LiveUpdate<T>, context: Context): T {
   if ('error' in update) throw update.error;
-  for (const loader of Object.values(context.loaders)) loader.clearAll();
+  let loaders = loadersOfState.get(update.value);
+  if (!loaders) {
+    loaders = createLoaders(update.upstream);
+    loadersOfState.set(update.value, loaders);
+  }
+  context.loaders = loaders;
   return update.value;
 }
 

@@ -27,14 +27,19 @@ export interface RefusedFile {
   problem: UploadProblem;
 }
 
-/** Waits for the file's part and takes its bytes, or says why they cannot be had. */
+/**
+ * Waits for the file's part and takes its bytes, or says why they cannot be had. A part that has
+ * not arrived when `signal` aborts (the operation's deadline, the client gone) never will: a map
+ * can name parts the client never sends.
+ */
 export async function receiveUpload(
   upload: Promise<FileUpload>,
   maxFileBytes: number,
+  signal?: AbortSignal,
 ): Promise<ReceivedFile | RefusedFile> {
   let file: FileUpload;
   try {
-    file = await upload;
+    file = await untilAborted(upload, signal);
   } catch (error) {
     return { filename: null, problem: UploadProblem.from(error, maxFileBytes) };
   }
@@ -57,6 +62,18 @@ export async function receiveUpload(
   } catch (error) {
     return { filename: file.filename, problem: UploadProblem.from(error, maxFileBytes) };
   }
+}
+
+const NOT_ARRIVED = new UploadProblem('UPLOAD_INCOMPLETE', 'its part did not arrive before the deadline.');
+
+function untilAborted<T>(pending: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return pending;
+  if (signal.aborted) return Promise.reject(NOT_ARRIVED);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(NOT_ARRIVED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /**

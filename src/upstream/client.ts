@@ -16,7 +16,10 @@ export interface UpstreamPolicy {
   readRetries: number;
   /** Deadline for one upstream call, retries included; the SDK's own timeout stops at the headers. */
   callTimeoutMs: number;
-  /** Longest Retry-After the gateway waits for before it gives up and reports RATE_LIMITED instead. */
+  /**
+   * Longest Retry-After the gateway waits for before it gives up and reports RATE_LIMITED instead
+   * (and never longer than `callTimeoutMs`, which would end the wait first).
+   */
   maxRetryAfterSeconds: number;
   /** Upstream requests in flight at once per credential, across all requests; more wait their turn. */
   concurrency: number;
@@ -42,7 +45,9 @@ export interface UpstreamClient {
 
 export function createUpstreamClient(credential: UpstreamCredential, policy: UpstreamPolicy): UpstreamClient {
   const limit = createConcurrencyLimit(policy.concurrency);
-  const transport = capRetryAfter(credential.fetch ?? globalThis.fetch, policy.maxRetryAfterSeconds);
+  // A wait the call's own deadline would cut short is not waited either: RATE_LIMITED says when.
+  const longestWait = Math.min(policy.maxRetryAfterSeconds, policy.callTimeoutMs / 1000);
+  const transport = capRetryAfter(credential.fetch ?? globalThis.fetch, longestWait);
   const sdk = new OpenAI({
     apiKey: credential.apiKey,
     baseURL: credential.baseURL ?? null,
@@ -89,6 +94,9 @@ export function retryAfterSeconds(headers: Headers | undefined): number | null {
 
 /** The clients of a process: one per named credential, made once; one per request for a caller's own key. */
 export interface UpstreamClients {
+  readonly names: readonly string[];
+  /** The credential a request without one uses. */
+  readonly defaultName: string;
   named(name: string): UpstreamClient;
   /** A caller's own key, sent to the default credential's upstream. */
   forCallerKey(apiKey: string): UpstreamClient;
@@ -96,17 +104,20 @@ export interface UpstreamClients {
 
 export function createUpstreamClients(
   credentials: ReadonlyMap<string, UpstreamCredential>,
-  defaultCredential: string,
   policy: UpstreamPolicy,
+  /** The first credential unless named. */
+  defaultName = [...credentials.keys()][0] ?? '',
 ): UpstreamClients {
-  if (!credentials.has(defaultCredential)) {
+  if (!credentials.has(defaultName)) {
     throw new Error('At least one credential is needed, and the default must be one of them.');
   }
   const clients = new Map(
     [...credentials].map(([name, credential]) => [name, createUpstreamClient(credential, policy)]),
   );
-  const upstreamOfCallers = credentials.get(defaultCredential);
+  const upstreamOfCallers = credentials.get(defaultName);
   return {
+    names: [...credentials.keys()],
+    defaultName,
     named(name) {
       const client = clients.get(name);
       if (!client) throw new Error(`No upstream client for credential '${name}'.`);

@@ -13,8 +13,8 @@ import {
 } from './support.ts';
 
 describe('createMetrics', () => {
-  it('counts and times upstream calls by operation and outcome, with the credential name only', async () => {
-    const metrics = createMetrics({ secrets: SECRETS });
+  it('counts and times upstream calls by operation and outcome, with the credential name only when asked', async () => {
+    const metrics = createMetrics({ secrets: SECRETS, credentialLabels: true });
     metrics.recordUpstreamCall({
       operation: 'vectorStores.list',
       outcome: 'ok',
@@ -68,6 +68,21 @@ describe('createMetrics', () => {
     expect(text).toContain('# TYPE gateway_upstream_call_duration_seconds histogram');
     expect(text).toContain('process_resident_memory_bytes');
     expectNoSecrets(text);
+  });
+
+  it('names no credential unless asked', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    metrics.recordUpstreamCall({
+      operation: 'files.retrieve',
+      outcome: 'ok',
+      durationMs: 1,
+      credential: 'team-a',
+    });
+    const text = await metrics.registry.metrics();
+    expect(
+      metricLine(text, 'gateway_upstream_calls_total', { operation: 'files.retrieve', outcome: 'ok' }),
+    ).toBe(1);
+    expect(text).not.toContain('team-a');
   });
 
   it('gives every call a registry of its own, so several apps can live in one process', async () => {

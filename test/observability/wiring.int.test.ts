@@ -27,7 +27,7 @@ describe('wired together over HTTP, against the emulator', () => {
     const { baseURL } = await emulator.listen();
     const { logger, text, records } = capture('info');
     const requestLog = useRequestLog(logger);
-    const metrics = createMetrics({ secrets: SECRETS });
+    const metrics = createMetrics({ secrets: SECRETS, credentialLabels: true });
     const openai = new OpenAI({ apiKey: CANARY_KEY, baseURL, maxRetries: 0 });
 
     interface Context {

@@ -151,7 +151,7 @@ function uploadAll(context: Context, uploads: readonly Promise<FileUpload>[]): P
         filename,
         failure: fileFailure({ index, filename, stage: 'UPLOAD' }, reason),
       });
-      const received = await receiveUpload(upload, maxBytes);
+      const received = await receiveUpload(upload, maxBytes, context.signal);
       if ('problem' in received) return fail(received.filename, received.problem);
       try {
         const file = await slots.run(() => context.upstream.uploadFile(received, { purpose: 'assistants' }));

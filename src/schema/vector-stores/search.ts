@@ -6,6 +6,7 @@ import { builder } from '../builder.ts';
 import { costs, price } from '../cost.ts';
 import { encodeNestedId } from '../ids.ts';
 import { VectorStoreFileRef } from '../vector-store-files/types.ts';
+import { FILTER_LIMITS, validateFilter } from './filters.ts';
 import { VectorStoreRef } from './types.ts';
 
 interface SearchHit extends SearchResult {
@@ -56,8 +57,7 @@ builder.objectField(VectorStoreRef, 'search', (t) =>
       }),
       filters: t.arg({
         type: 'JSONObject',
-        description:
-          'An OpenAI attribute filter, e.g. `{type: "eq", key: "author", value: "Ada"}`, or `and`/`or` of filters.',
+        description: `An OpenAI attribute filter, e.g. \`{type: "eq", key: "author", value: "Ada"}\`, or \`and\`/\`or\` of filters (at most ${FILTER_LIMITS.depth} deep, ${FILTER_LIMITS.comparisons} comparisons).`,
       }),
       rewriteQuery: t.arg.boolean({
         description: 'Let OpenAI rewrite the query for search (default false).',
@@ -75,7 +75,7 @@ builder.objectField(VectorStoreRef, 'search', (t) =>
       const { data: results } = await context.upstream.search(store.id, {
         query: args.query,
         max_num_results: args.maxResults ?? undefined,
-        filters: (args.filters ?? undefined) as OpenAI.VectorStores.VectorStoreSearchParams['filters'],
+        filters: args.filters == null ? undefined : validateFilter(args.filters, 'filters'),
         rewrite_query: args.rewriteQuery ?? undefined,
       });
       return results.map((result) => ({ ...result, vectorStoreId: store.id }));

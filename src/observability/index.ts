@@ -1,0 +1,21 @@
+import { createLogger, type Logger, type LoggerOptions } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+
+export interface ObservabilityOptions {
+  /** Every secret the process holds (keys, tokens): no log line or metric label may carry one. */
+  secrets: readonly string[];
+  log?: Omit<LoggerOptions, 'secrets'> | undefined;
+  /** Metrics unless false; credential names on them only when asked. */
+  metrics?: false | { credentialLabels?: boolean | undefined } | undefined;
+}
+
+/** The process's logger (warnings and up unless told) and metrics registry. */
+export function createObservability(options: ObservabilityOptions): { logger: Logger; metrics?: Metrics } {
+  const logger = createLogger({ level: 'warn', ...options.log, secrets: options.secrets });
+  if (options.metrics === false) return { logger };
+  const metrics = createMetrics({
+    secrets: options.secrets,
+    credentialLabels: options.metrics?.credentialLabels ?? false,
+  });
+  return { logger, metrics };
+}
