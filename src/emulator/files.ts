@@ -10,7 +10,7 @@ import {
 import { json, type Reply } from './http.ts';
 import { contentTypeFor } from './indexing.ts';
 import { type ParsedUpload, parseUpload } from './multipart.ts';
-import { paginate, sortForList } from './pagination.ts';
+import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import type { StoredFile } from './state.ts';
 import { parseIntegerText, parseListParams } from './validation.ts';
@@ -108,7 +108,7 @@ function listFiles(ctx: RouteContext): Reply {
   const files = [...ctx.state.files.values()].filter(
     (file) => purpose === undefined || file.purpose === purpose,
   );
-  return json(paginate(sortForList(files, params.order), params, renderFile, ctx.settings.unknownCursor));
+  return json(listPage(files, params, renderFile, ctx.settings));
 }
 
 function retrieveFile(ctx: RouteContext): Reply {

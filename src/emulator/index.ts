@@ -20,7 +20,7 @@ import { fileRoutes } from './files.ts';
 import { bearerKey, errorReply, json, type Reply, readJsonBody, writeReply } from './http.ts';
 import { newRequestId } from './ids.ts';
 import { UploadAbortedError } from './multipart.ts';
-import type { UnknownCursorPolicy } from './pagination.ts';
+import type { TieOrder, UnknownCursorPolicy } from './pagination.ts';
 import { checkPathIds, type RouteContext, Router } from './router.ts';
 import { type Clock, EmulatorState } from './state.ts';
 import { expectBoolean, expectInteger, expectObject, rejectUnknownKeys } from './validation.ts';
@@ -28,6 +28,7 @@ import { vectorStoreFileRoutes } from './vector-store-files.ts';
 import { vectorStoreRoutes } from './vector-stores.ts';
 
 export type { FaultConfig, FaultRule } from './faults.ts';
+export type { TieOrder, UnknownCursorPolicy } from './pagination.ts';
 export type { Clock } from './state.ts';
 
 export interface EmulatorOptions {
@@ -40,6 +41,12 @@ export interface EmulatorOptions {
   clock?: Clock;
   /** What an unknown pagination cursor gives: 404 naming the parameter, or an empty page. */
   unknownCursor?: UnknownCursorPolicy;
+  /**
+   * How objects created in the same second are listed. 'reverse' (default, as the real API lists
+   * them in most recordings): `order=desc` is the exact reverse of `order=asc`, ties included.
+   * 'stable': ties keep their insertion order under both orders. See pagination.ts for the evidence.
+   */
+  tieOrder?: TieOrder;
   /** Default seed for fault randomness, used when a fault config brings none. */
   seed?: number;
 }
@@ -83,6 +90,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   const state = new EmulatorState(options.clock ?? systemClock, options.processingDelayMs ?? 0);
   const settings = {
     unknownCursor: options.unknownCursor ?? 'not_found',
+    tieOrder: options.tieOrder ?? 'reverse',
     maxStoredBytes: options.maxStoredBytes ?? DEFAULT_MAX_STORED_BYTES,
   } satisfies RouteContext['settings'];
   const router = new Router([

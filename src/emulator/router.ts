@@ -6,13 +6,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from './http.ts';
 import { ID_PREFIX } from './ids.ts';
-import type { UnknownCursorPolicy } from './pagination.ts';
+import type { ListSettings } from './pagination.ts';
 import type { EmulatorState } from './state.ts';
 import { expectId } from './validation.ts';
 
 export interface RouteContext {
   state: EmulatorState;
-  settings: { unknownCursor: UnknownCursorPolicy; maxStoredBytes: number };
+  settings: ListSettings & { maxStoredBytes: number };
   req: IncomingMessage;
   params: Readonly<Record<string, string>>;
   query: URLSearchParams;

@@ -1,7 +1,7 @@
 /** `/v1/vector_stores/{id}/files`: attach, list, retrieve, update attributes, detach, content. */
 import { missingParameter } from './errors.ts';
 import { json, type Reply } from './http.ts';
-import { paginate, sortForList } from './pagination.ts';
+import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import type { EmulatorState, FreshRecords, VectorStoreFileRecord, VectorStoreFileStatus } from './state.ts';
 import {
@@ -52,13 +52,7 @@ export function listVectorStoreFiles(ctx: RouteContext, records: Iterable<Vector
   const matching = [...records].filter(
     (record) => filter === undefined || ctx.state.fileStatus(record) === filter,
   );
-  const page = paginate(
-    sortForList(matching, params.order),
-    params,
-    (record) => renderVectorStoreFile(ctx.state, record),
-    ctx.settings.unknownCursor,
-  );
-  return json(page);
+  return json(listPage(matching, params, (record) => renderVectorStoreFile(ctx.state, record), ctx.settings));
 }
 
 async function attachFile(ctx: RouteContext): Promise<Reply> {

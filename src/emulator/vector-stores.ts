@@ -2,7 +2,7 @@
 import { ApiError, badRequest, invalidType, missingParameter } from './errors.ts';
 import { json, type Reply } from './http.ts';
 import { ID_PREFIX } from './ids.ts';
-import { paginate, sortForList } from './pagination.ts';
+import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import { type AttributeFilter, chunkText, matchesFilter, rankChunks, validateFilter } from './search.ts';
 import type {
@@ -96,10 +96,8 @@ async function createVectorStore(ctx: RouteContext): Promise<Reply> {
 
 function listVectorStores(ctx: RouteContext): Reply {
   const params = parseListParams(ctx.query, { defaultLimit: 20, maxLimit: 100, allowBefore: true });
-  const sorted = sortForList(ctx.state.vectorStores.values(), params.order);
-  return json(
-    paginate(sorted, params, (store) => renderVectorStore(ctx.state, store), ctx.settings.unknownCursor),
-  );
+  const render = (store: VectorStoreRecord) => renderVectorStore(ctx.state, store);
+  return json(listPage(ctx.state.vectorStores.values(), params, render, ctx.settings));
 }
 
 function retrieveVectorStore(ctx: RouteContext): Reply {
