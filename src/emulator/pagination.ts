@@ -19,7 +19,11 @@
  *   reversed); `has_more` says whether anything precedes the first returned item, as in the one
  *   recording with `before` (CanTestGetVectorStoreFilesInBatchCollectionOptions: `before=V` gave
  *   [Q, R] with has_more false although V followed).
- * - `after` and `before` together are rejected with 400 (param `before`).
+ * - `after=A&before=B` (no recording has both): the `limit` items strictly between A and B, walking
+ *   forward from A; `has_more` says whether more items lie between the page and B. This is what
+ *   makes the SDK's auto-pagination of a `before` query end: its next request keeps `before` and
+ *   adds `after` = the last item, which is right before B, so it gets an empty page with
+ *   has_more false. An explicit `after`+`before` query walks forward to B, each item once.
  * - `first_id` / `last_id` are the first and last ids of `data`, and null on an empty page.
  * - An unknown cursor (never existed, deleted, or not in this filtered list) is a 404 whose `param`
  *   names the cursor (`after` or `before`). With `unknownCursor: 'empty'` it yields an empty page.

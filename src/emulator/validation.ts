@@ -244,11 +244,6 @@ export function parseListParams(
   if (rawOrder !== 'asc' && rawOrder !== 'desc') throw invalidEnum('order', rawOrder, ['asc', 'desc']);
   const after = query.get('after') || undefined;
   const before = options.allowBefore ? query.get('before') || undefined : undefined;
-  if (after !== undefined && before !== undefined) {
-    // The SDK's auto-pagination sends both when iterating a `before` query, which would walk in
-    // two directions at once; refusing it makes that mistake loud instead of silently wrong.
-    throw badRequest("Only one of 'after' and 'before' may be given.", 'before', 'invalid_value');
-  }
   return { limit, order: rawOrder, after, before };
 }
 

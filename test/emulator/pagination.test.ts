@@ -8,6 +8,7 @@
  * as CanTestGetVectorStoreFilesInBatchCollectionOptions showed for new batches).
  */
 
+import OpenAI from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createEmulator, type Emulator, type TieOrder } from '../../src/emulator/index.ts';
 import { ManualClock } from '../support/clock.ts';
@@ -27,6 +28,8 @@ const baseURL = `${IN_PROCESS_ORIGIN}/v1`;
 /** One emulator filled with the same shape of data; ids are in insertion order per list. */
 interface Dataset {
   emulator: Emulator;
+  /** The real SDK on the same emulator, for what its auto-pagination does with these cursors. */
+  client: OpenAI;
   get(path: string): Promise<{ status: number; body: Page & { error?: { param: string } } }>;
   storeIds: string[];
   fileIds: string[];
@@ -94,6 +97,7 @@ async function build(tieOrder: TieOrder): Promise<Dataset> {
   const batch = await post(`/vector_stores/${batchStore.id}/file_batches`, { file_ids: fileIds });
   return {
     emulator,
+    client: new OpenAI({ apiKey: 'k', baseURL, fetch, maxRetries: 0 }),
     get,
     storeIds,
     fileIds,
@@ -325,5 +329,92 @@ describe('pagination edge cases', () => {
     } finally {
       await lenient.close();
     }
+  });
+});
+
+/**
+ * `after` and `before` together: no recording has both, but the SDK sends both whenever it
+ * auto-paginates a `before` query (it keeps `before` and adds `after` = the last item), and
+ * openai-python's tests send both on every list. Both given means the items strictly between.
+ */
+describe('after and before together', () => {
+  const data = () => datasets.get('reverse')!;
+  const storesDesc = () => expectedOrder(data().storeIds, byId(data()), 'desc', 'reverse');
+
+  it('ends the SDK auto-pagination of a before query, each item once', async () => {
+    const all = storesDesc();
+    const before = all[120]!;
+    data().emulator.resetStats();
+    const seen: string[] = [];
+    for await (const store of data().client.vectorStores.list({ before, limit: 2 })) {
+      seen.push(store.id);
+      expect(seen.length).toBeLessThan(all.length);
+    }
+    // The before page holds the two items right before the cursor; its has_more (true: more
+    // precede them) makes the SDK ask once more, with after = the page's last item.
+    expect(seen).toEqual(all.slice(118, 120));
+    const statuses = data()
+      .emulator.stats()
+      .requests.map((request) => request.status);
+    expect(statuses).toEqual([200, 200]);
+    const second = await data().get(`/vector_stores?limit=2&before=${before}&after=${all[119]}`);
+    expect(second.body).toEqual({ object: 'list', data: [], first_id: null, last_id: null, has_more: false });
+  });
+
+  it.each([
+    ['asc', 1],
+    ['asc', 7],
+    ['desc', 2],
+    ['desc', 100],
+  ] as const)(
+    'walks every item strictly between the cursors once, order=%s limit %i',
+    async (order, limit) => {
+      for (const list of lists.filter((candidate) => candidate.before)) {
+        const all = expectedOrder(list.ids(data()), list.createdAt(data()), order, 'reverse');
+        const [after, before] = [all[30]!, all[75]!];
+        const seen: string[] = [];
+        let cursor = after;
+        for (let pages = 0; pages <= all.length; pages += 1) {
+          const { body } = await data().get(
+            `${list.path(data())}?limit=${limit}&order=${order}&after=${cursor}&before=${before}`,
+          );
+          seen.push(...body.data.map((item) => item.id));
+          expect(body.data.length).toBeLessThanOrEqual(limit);
+          if (!body.has_more) break;
+          cursor = body.last_id!;
+        }
+        expect(seen, list.name).toEqual(all.slice(31, 75));
+      }
+    },
+  );
+
+  it('lets the SDK iterate an explicit after+before range to its end', async () => {
+    const all = storesDesc();
+    const seen: string[] = [];
+    for await (const store of data().client.vectorStores.list({
+      after: all[10]!,
+      before: all[40]!,
+      limit: 4,
+    })) {
+      seen.push(store.id);
+    }
+    expect(seen).toEqual(all.slice(11, 40));
+  });
+
+  it('gives an empty page when after is not before the other cursor, and 404 for an unknown one', async () => {
+    const all = storesDesc();
+    for (const [after, before] of [
+      [all[50]!, all[50]!],
+      [all[60]!, all[50]!],
+    ]) {
+      const { status, body } = await data().get(`/vector_stores?after=${after}&before=${before}`);
+      expect(status).toBe(200);
+      expect(body).toEqual({ object: 'list', data: [], first_id: null, last_id: null, has_more: false });
+    }
+    const unknownBefore = await data().get(`/vector_stores?after=${all[1]}&before=vs_missing`);
+    expect(unknownBefore.status).toBe(404);
+    expect(unknownBefore.body.error?.param).toBe('before');
+    const unknownAfter = await data().get(`/vector_stores?after=vs_missing&before=${all[1]}`);
+    expect(unknownAfter.body.error?.param).toBe('after');
   });
 });
