@@ -8,7 +8,6 @@ import {
   unknownParameter,
 } from './errors.ts';
 import { json, type Reply } from './http.ts';
-import { contentTypeFor } from './indexing.ts';
 import { type ParsedUpload, parseUpload } from './multipart.ts';
 import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
@@ -122,15 +121,40 @@ function deleteFile(ctx: RouteContext): Reply {
   return json({ object: 'file', deleted: true, id });
 }
 
+/**
+ * Raw bytes as `application/octet-stream` whatever the file type, with the name in an attachment
+ * Content-Disposition (openai-dotnet FilesTests/DownloadContent: `attachment;
+ * filename="images_dog_and_cat.png"`; also ruby-openai's files_content cassette). No recording has
+ * a non-ASCII name here: such names get an ASCII fallback plus RFC 6266 `filename*`, since a
+ * header cannot carry them raw.
+ */
 function downloadFile(ctx: RouteContext): Reply {
   const file = ctx.state.getFile(ctx.params.file_id!);
-  return { status: 200, raw: { data: file.content, contentType: contentTypeFor(file.filename) } };
+  return {
+    status: 200,
+    raw: { data: file.content, contentType: 'application/octet-stream' },
+    headers: { 'content-disposition': contentDisposition(file.filename) },
+  };
+}
+
+export function contentDisposition(filename: string): string {
+  const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '\\$&');
+  if (/^[\x20-\x7e]*$/.test(filename)) return `attachment; filename="${fallback}"`;
+  // RFC 5987 attr-chars stay as they are; every other UTF-8 byte is percent-encoded.
+  let encoded = '';
+  for (const byte of Buffer.from(filename, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    encoded += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(char)
+      ? char
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 export const fileRoutes: Route[] = [
-  { method: 'POST', template: '/v1/files', handler: createFile },
-  { method: 'GET', template: '/v1/files', handler: listFiles },
-  { method: 'GET', template: '/v1/files/{file_id}', handler: retrieveFile },
-  { method: 'DELETE', template: '/v1/files/{file_id}', handler: deleteFile },
-  { method: 'GET', template: '/v1/files/{file_id}/content', handler: downloadFile },
+  { method: 'POST', template: '/v1/files', handler: createFile, filesApi: true },
+  { method: 'GET', template: '/v1/files', handler: listFiles, filesApi: true },
+  { method: 'GET', template: '/v1/files/{file_id}', handler: retrieveFile, filesApi: true },
+  { method: 'DELETE', template: '/v1/files/{file_id}', handler: deleteFile, filesApi: true },
+  { method: 'GET', template: '/v1/files/{file_id}/content', handler: downloadFile, filesApi: true },
 ];

@@ -154,12 +154,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     }
 
     let reply: Reply;
+    // Whether the error, if any, came from the route itself (not auth, faults or routing).
+    let routed = false;
     try {
       if (action.kind === 'rate_limit') throw rateLimited(action.retryAfterSeconds);
       if (action.kind === 'error') throw serverError(action.status);
       authenticate(req);
       if (!match) throw invalidUrl(method, url.pathname);
-      checkPathIds(match.params);
+      routed = true;
+      checkPathIds(match.route, match.params);
       state.sweepExpiredFiles();
       reply = await match.route.handler({
         state,
@@ -172,7 +175,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     } catch (error) {
       // A client gone mid-body (an upload or a JSON body) is owed no answer, and is no fault of ours.
       if (error instanceof UploadAbortedError || (req.destroyed && !req.complete)) return;
-      reply = errorReply(toApiError(error));
+      reply = errorReply(toApiError(error), { detail: routed && match?.route.filesApi === true });
     }
     const truncate = action.kind === 'stall' && action.stage === 'body';
     if (truncate) hold(res);

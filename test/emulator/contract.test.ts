@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import addFormats from 'ajv-formats';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { contentDisposition } from '../../src/emulator/files.ts';
 import { type Harness, startEmulator } from './helpers.ts';
 
 interface OpenApi {
@@ -147,9 +148,11 @@ describe('files', () => {
     await call('GET', '/v1/files', {}, { query: 'purpose=assistants&limit=5&order=asc' });
     await call('GET', '/v1/files/{file_id}', params);
 
-    const content = await h.api(`/files/${file.id}/content`);
+    // openai-dotnet FilesTests/DownloadContent: octet-stream whatever the type, name as an attachment.
+    const content = await h.api(`/files/${file.id}/content`, { headers: { accept: 'text/plain' } });
     expect(content.status).toBe(200);
-    expect(content.headers.get('content-type')).toBe('text/plain');
+    expect(content.headers.get('content-type')).toBe('application/octet-stream');
+    expect(content.headers.get('content-disposition')).toBe('attachment; filename="notes.txt"');
     expect(content.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(await content.text()).toBe('hello world');
 
@@ -159,35 +162,63 @@ describe('files', () => {
     expect(empty.body.data).toEqual([]);
   });
 
-  it('errors use the OpenAI envelope and wording', async () => {
+  it('names a non-ASCII file in Content-Disposition with an ASCII fallback and filename*', async () => {
+    const file = await upload('你好 x.txt', 'hi');
+    const content = await h.api(`/files/${file.id}/content`);
+    expect(content.headers.get('content-disposition')).toBe(
+      `attachment; filename="__ x.txt"; filename*=UTF-8''%E4%BD%A0%E5%A5%BD%20x.txt`,
+    );
+    // Browsers' FormData percent-encodes quotes in part names; a raw client may still send them.
+    expect(contentDisposition('a "b" \\ c.txt')).toBe('attachment; filename="a \\"b\\" \\\\ c.txt"');
+  });
+
+  it('errors use the OpenAI envelope and wording, with the Files API detail', async () => {
     const form = new FormData();
     form.set('purpose', 'world_domination');
     form.set('file', new File(['x'], 'x.txt'));
     const purpose = await call('POST', '/v1/files', {}, { body: form, status: 400 });
-    expect(purpose.body.error).toEqual({
-      message:
-        "'world_domination' is not one of ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] - 'purpose'",
-      type: 'invalid_request_error',
-      param: 'purpose',
-      code: null,
+    // openai-dotnet FilesTests/UploadFileCanParseServiceError (386d6f1a), byte for byte.
+    const purposeMessage =
+      "'world_domination' is not one of ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] - 'purpose'";
+    expect(purpose.body).toEqual({
+      error: { message: purposeMessage, type: 'invalid_request_error', param: 'purpose', code: null },
+      detail: { message: purposeMessage, code: null },
     });
 
-    const missing = await call('GET', '/v1/files/{file_id}', { file_id: 'file-nope' }, { status: 404 });
-    expect(missing.body.error).toEqual({
-      message: 'No such File object: file-nope',
-      type: 'invalid_request_error',
-      param: 'id',
-      code: null,
-    });
-    await call('DELETE', '/v1/files/{file_id}', { file_id: 'file-nope' }, { status: 404 });
-    await call('GET', '/v1/files/{file_id}/content', { file_id: 'file-nope' }, { status: 404 });
-
-    const prefix = await call('GET', '/v1/files/{file_id}', { file_id: 'vs_123' }, { status: 400 });
-    expect(prefix.body.error).toMatchObject({
-      message: "Invalid 'file_id': 'vs_123'. Expected an ID that begins with 'file-'.",
-      param: 'file_id',
-      code: 'invalid_value',
-    });
+    // openai-dotnet FilesTests/{Get,Delete,Download}FileCanParseServiceError: a malformed id is
+    // unknown (404), not a wrong prefix (400).
+    const recorded = {
+      error: {
+        message: 'No such File object: fake_id',
+        type: 'invalid_request_error',
+        param: 'id',
+        code: null,
+      },
+      detail: { message: 'No such File object: fake_id', code: null },
+    };
+    const params = { file_id: 'fake_id' };
+    for (const [method, template] of [
+      ['GET', '/v1/files/{file_id}'],
+      ['DELETE', '/v1/files/{file_id}'],
+      ['GET', '/v1/files/{file_id}/content'],
+    ] as const) {
+      const { body } = await call(method, template, params, { status: 404 });
+      expect(body, `${method} ${template}`).toEqual(recorded);
+    }
+    for (const fileId of ['file-nope', 'vs_123']) {
+      const { body } = await call('GET', '/v1/files/{file_id}', { file_id: fileId }, { status: 404 });
+      expect(body.error).toMatchObject({ message: `No such File object: ${fileId}`, param: 'id' });
+    }
+    // Other families keep the plain envelope and the prefix check (openai/openai-node#1700).
+    const store = await call(
+      'GET',
+      '/v1/vector_stores/{vector_store_id}',
+      { vector_store_id: 'vs_x' },
+      {
+        status: 404,
+      },
+    );
+    expect(store.body).not.toHaveProperty('detail');
 
     const limit = await call('GET', '/v1/files', {}, { query: 'limit=10001', status: 400 });
     expect(limit.body.error).toMatchObject({
