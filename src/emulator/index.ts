@@ -47,6 +47,12 @@ export interface EmulatorOptions {
    * 'stable': ties keep their insertion order under both orders. See pagination.ts for the evidence.
    */
   tieOrder?: TieOrder;
+  /**
+   * Sends `openai-poll-after-ms: <n>` on attach, batch create and their retrieves, so the SDK's
+   * poll helpers come back after n ms instead of their 5 s default. Off by default: no recorded
+   * real response carries the header.
+   */
+  pollAfterMs?: number;
   /** Default seed for fault randomness, used when a fault config brings none. */
   seed?: number;
 }
@@ -86,11 +92,18 @@ const UNMATCHED_ROUTE = '(unmatched)';
 const systemClock: Clock = { now: () => Date.now() };
 
 export function createEmulator(options: EmulatorOptions = {}): Emulator {
+  if (
+    options.pollAfterMs !== undefined &&
+    !(Number.isInteger(options.pollAfterMs) && options.pollAfterMs >= 0)
+  ) {
+    throw new RangeError(`pollAfterMs must be a non-negative integer, got ${options.pollAfterMs}.`);
+  }
   const apiKeys = new Set(options.apiKeys ?? []);
   const state = new EmulatorState(options.clock ?? systemClock, options.processingDelayMs ?? 0);
   const settings = {
     unknownCursor: options.unknownCursor ?? 'not_found',
     tieOrder: options.tieOrder ?? 'reverse',
+    pollAfterMs: options.pollAfterMs ?? null,
     maxStoredBytes: options.maxStoredBytes ?? DEFAULT_MAX_STORED_BYTES,
   } satisfies RouteContext['settings'];
   const router = new Router([

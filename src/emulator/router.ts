@@ -12,7 +12,7 @@ import { expectId } from './validation.ts';
 
 export interface RouteContext {
   state: EmulatorState;
-  settings: ListSettings & { maxStoredBytes: number };
+  settings: ListSettings & { maxStoredBytes: number; pollAfterMs: number | null };
   req: IncomingMessage;
   params: Readonly<Record<string, string>>;
   query: URLSearchParams;

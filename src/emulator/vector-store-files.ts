@@ -15,8 +15,16 @@ import {
 } from './validation.ts';
 import { resolveFiles } from './vector-stores.ts';
 
-/** Tells the SDK's poll helpers to come back soon instead of after their 5 s default. */
-export const POLL_AFTER_HEADERS = { 'openai-poll-after-ms': '50' };
+/**
+ * `openai-poll-after-ms` tells the SDK's poll helpers when to ask again (openai-node
+ * src/resources/vector-stores/files.ts and file-batches.ts read it). No recorded real response
+ * carries it, though the recordings hold no GET polls, where it would be expected; so it is sent
+ * only when `EmulatorOptions.pollAfterMs` asks for it.
+ */
+export function pollAfterHeaders(ctx: RouteContext): Record<string, string> | undefined {
+  const ms = ctx.settings.pollAfterMs;
+  return ms === null ? undefined : { 'openai-poll-after-ms': String(ms) };
+}
 
 const FILE_STATUSES: readonly VectorStoreFileStatus[] = ['in_progress', 'completed', 'failed', 'cancelled'];
 
@@ -67,7 +75,7 @@ async function attachFile(ctx: RouteContext): Promise<Reply> {
   const [file] = resolveFiles(state, [{ id: body.file_id, param: 'file_id' }]);
   state.assertUsable(store);
   const record = state.attach(store, file!, { attributes, chunking, batchId: null });
-  return json(renderVectorStoreFile(state, record, new Set([record])), POLL_AFTER_HEADERS);
+  return json(renderVectorStoreFile(state, record, new Set([record])), pollAfterHeaders(ctx));
 }
 
 function listFiles(ctx: RouteContext): Reply {
@@ -78,7 +86,7 @@ function listFiles(ctx: RouteContext): Reply {
 function retrieveFile(ctx: RouteContext): Reply {
   const store = ctx.state.getVectorStore(ctx.params.vector_store_id!);
   const record = ctx.state.getVectorStoreFile(store, ctx.params.file_id!);
-  return json(renderVectorStoreFile(ctx.state, record), POLL_AFTER_HEADERS);
+  return json(renderVectorStoreFile(ctx.state, record), pollAfterHeaders(ctx));
 }
 
 /** `attributes: null` clears them; the wire then shows `{}` like a file that never had any. */

@@ -425,6 +425,7 @@ describe('vector stores', () => {
 
 describe('vector store files', () => {
   it('attach, list, retrieve, update, content and detach match the spec', async () => {
+    h = await startEmulator({ pollAfterMs: 50 });
     const file = await upload('a.txt', 'alpha beta gamma');
     const store = (await call('POST', '/v1/vector_stores', {}, { json: { name: 's' } })).body;
     const params = { vector_store_id: store.id as string, file_id: file.id as string };
@@ -473,6 +474,29 @@ describe('vector store files', () => {
     const detached = await call('DELETE', '/v1/vector_stores/{vector_store_id}/files/{file_id}', params);
     expect(detached.body).toEqual({ id: file.id, object: 'vector_store.file.deleted', deleted: true });
     await call('GET', '/v1/files/{file_id}', params); // the File survives a detach
+  });
+
+  it('sends no openai-poll-after-ms unless asked: no recorded response carries it', async () => {
+    const file = await upload('a.txt', 'x');
+    const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;
+    const storeParams = { vector_store_id: store.id as string };
+    const params = { ...storeParams, file_id: file.id as string };
+    const attached = await call('POST', '/v1/vector_stores/{vector_store_id}/files', params, {
+      json: { file_id: file.id },
+    });
+    const retrieved = await call('GET', '/v1/vector_stores/{vector_store_id}/files/{file_id}', params);
+    const batch = await call('POST', '/v1/vector_stores/{vector_store_id}/file_batches', storeParams, {
+      json: { file_ids: [file.id] },
+    });
+    const batchParams = { ...storeParams, batch_id: batch.body.id as string };
+    const polled = await call(
+      'GET',
+      '/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}',
+      batchParams,
+    );
+    for (const { headers } of [attached, retrieved, batch, polled]) {
+      expect(headers.has('openai-poll-after-ms')).toBe(false);
+    }
   });
 
   it('auto chunking is reported as static 800/400 and attributes default to {}', async () => {
@@ -552,6 +576,7 @@ describe('vector store files', () => {
 
 describe('file batches', () => {
   it('create, retrieve, list files and cancel match the spec', async () => {
+    h = await startEmulator({ pollAfterMs: 50 });
     const a = await upload('a.txt', 'first');
     const b = await upload('b.md', 'second');
     const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;

@@ -257,3 +257,24 @@ describe('search', () => {
     for (const result of results.data) expect(result.content[0]!.text.length).toBeLessThan(words.length / 2);
   });
 });
+
+describe('openai-poll-after-ms', () => {
+  it('with pollAfterMs, steers the SDK poll helpers, which otherwise wait 5 s between polls', async () => {
+    // The real clock: the SDK helper sleeps for real between polls.
+    const { client, emulator } = await startEmulator({ processingDelayMs: 150, pollAfterMs: 20 });
+    const file = await uploadText(client, 'a.txt', 'hello');
+    const store = await client.vectorStores.create({ name: 's' });
+    const started = performance.now();
+    const done = await client.vectorStores.files.createAndPoll(store.id, { file_id: file.id });
+    expect(done.status).toBe('completed');
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(
+      emulator.stats().byRoute['GET /v1/vector_stores/{vector_store_id}/files/{file_id}'],
+    ).toBeGreaterThan(2);
+  });
+
+  it('rejects a negative or fractional pollAfterMs', async () => {
+    await expect(startEmulator({ pollAfterMs: -1 })).rejects.toThrow(RangeError);
+    await expect(startEmulator({ pollAfterMs: 1.5 })).rejects.toThrow(RangeError);
+  });
+});
