@@ -108,7 +108,13 @@ function detachFile(ctx: RouteContext): Reply {
   return json({ id: record.id, object: 'vector_store.file.deleted', deleted: true });
 }
 
-/** The parsed text exists once processing completed; before that (or on failure) the page is empty. */
+/**
+ * The spec's VectorStoreFileContentResponse: `{object: "vector_store.file_content.page", data:
+ * [{type: "text", text}], has_more, next_page}`. No real response was ever recorded (and
+ * openai/openai-node#1691 reports upstream 404s here); the operation's doc example shows another
+ * shape, but the SDK reads `data`, so the schema form it is. The whole parsed text is one item,
+ * once processing completed; before that, or after a failure, the page is empty.
+ */
 function fileContent(ctx: RouteContext): Reply {
   const store = ctx.state.getVectorStore(ctx.params.vector_store_id!);
   const record = ctx.state.getVectorStoreFile(store, ctx.params.file_id!);

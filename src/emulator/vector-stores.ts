@@ -189,8 +189,11 @@ function parseSearchRequest(raw: unknown): SearchRequest {
 
 /**
  * Ranks every chunk of the store's completed files together and returns the best chunks, one
- * result item per chunk as the real API does. `ranker` and `rewrite_query` are accepted but change
- * nothing: ranking is always lexical and `search_query` echoes the query as given.
+ * result item per chunk as the real API does; `score_threshold` drops chunks scoring below it.
+ * `ranker` and `rewrite_query` are accepted but change nothing: ranking is always lexical and
+ * `search_query` echoes the queries as given. No search response was ever recorded, so the page
+ * follows the spec's VectorStoreSearchResultsPage: `search_query` is an array (the doc example's
+ * plain string is not the schema), with `has_more: false` and `next_page: null`.
  */
 async function searchVectorStore(ctx: RouteContext): Promise<Reply> {
   const { state } = ctx;
