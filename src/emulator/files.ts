@@ -12,14 +12,13 @@ import { type ParsedUpload, parseUpload } from './multipart.ts';
 import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import type { StoredFile } from './state.ts';
-import { parseIntegerText, parseListParams } from './validation.ts';
+import { FILE_EXPIRY_SECONDS, parseIntegerText, parseListParams } from './validation.ts';
 
-/** The API's per-file limit; larger files go through the Uploads API, which is not emulated. */
+/** The API's per-file limit; larger files go through the Uploads API (uploads.ts). */
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 
 /** Accepted on create, in the order the API lists them in its error message. */
 const PURPOSES = ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] as const;
-const FILE_EXPIRY_SECONDS = { min: 3600, max: 2_592_000 };
 const UPLOAD_FIELDS = new Set(['purpose', 'expires_after[anchor]', 'expires_after[seconds]']);
 
 export function renderFile(file: StoredFile) {
@@ -47,10 +46,25 @@ function parseFileExpiry(fields: Map<string, string>): number | undefined {
   return parseIntegerText(seconds, 'expires_after.seconds', FILE_EXPIRY_SECONDS);
 }
 
-function storageFullError(state: RouteContext['state'], maxStoredBytes: number): ApiError {
+/**
+ * The recorded wording for a purpose outside the list (FilesTests/UploadFileCanParseServiceError):
+ * `'world_domination' is not one of ['fine-tune', ...] - 'purpose'`, with code null.
+ */
+export function invalidPurpose(purpose: string, allowed: readonly string[]): ApiError {
+  return badRequest(
+    `'${purpose}' is not one of [${allowed.map((p) => `'${p}'`).join(', ')}] - 'purpose'`,
+    'purpose',
+  );
+}
+
+export function storageFullError(
+  state: RouteContext['state'],
+  maxStoredBytes: number,
+  param = 'file',
+): ApiError {
   return payloadTooLarge(
-    `Storage limit reached: the emulator stores at most ${maxStoredBytes} bytes of files and ${state.storedBytes} are in use. Delete files or raise EMULATOR_MAX_STORED_BYTES.`,
-    'file',
+    `Storage limit reached: the emulator stores at most ${maxStoredBytes} bytes of files and upload parts, and ${state.storedBytes} are in use. Delete files or raise EMULATOR_MAX_STORED_BYTES.`,
+    param,
   );
 }
 
@@ -80,22 +94,17 @@ async function createFile(ctx: RouteContext): Promise<Reply> {
   }
   const purpose = upload.fields.get('purpose');
   if (purpose === undefined) throw missingParameter('purpose');
-  if (!(PURPOSES as readonly string[]).includes(purpose)) {
-    throw badRequest(
-      `'${purpose}' is not one of [${PURPOSES.map((p) => `'${p}'`).join(', ')}] - 'purpose'`,
-      'purpose',
-    );
-  }
+  if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalidPurpose(purpose, PURPOSES);
   const expiresAfterSeconds = parseFileExpiry(upload.fields);
   if (!upload.file) throw missingParameter('file');
   // Another upload may have finished while this one streamed in.
-  if (state.storedBytes + upload.file.content.length > settings.maxStoredBytes) {
+  if (state.storedBytes + upload.file.size > settings.maxStoredBytes) {
     throw storageFullError(state, settings.maxStoredBytes);
   }
   const file = state.addFile({
     filename: upload.file.filename || 'unknown_file',
     purpose,
-    content: upload.file.content,
+    content: Buffer.concat(upload.file.chunks, upload.file.size),
     expiresAfterSeconds,
   });
   return json(renderFile(file));

@@ -8,7 +8,7 @@
  *   POST /__emulator/reset        empty state, counters and faults
  *   POST /__emulator/faults       FaultConfig JSON; `{}` or `null` clears
  *   POST /__emulator/processing   {"delayMs": n, "hold": bool}
- *   GET  /__emulator/inspect      object counts and stored bytes
+ *   GET  /__emulator/inspect      object counts, stored bytes and open uploads
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -23,6 +23,7 @@ import { UploadAbortedError } from './multipart.ts';
 import type { TieOrder, UnknownCursorPolicy } from './pagination.ts';
 import { checkPathIds, type RouteContext, Router } from './router.ts';
 import { type Clock, EmulatorState } from './state.ts';
+import { uploadRoutes } from './uploads.ts';
 import { expectBoolean, expectInteger, expectObject, rejectUnknownKeys } from './validation.ts';
 import { vectorStoreFileRoutes } from './vector-store-files.ts';
 import { vectorStoreRoutes } from './vector-stores.ts';
@@ -69,8 +70,14 @@ export interface EmulatorStats {
 export interface EmulatorInspection {
   files: number;
   vectorStores: number;
+  /** Bytes held: stored files plus the parts of open uploads (what `maxStoredBytes` caps). */
   storedBytes: number;
+  /** Multipart request bodies (files and upload parts) still streaming in. */
   uploadsInFlight: number;
+  /** Uploads (`/v1/uploads`) still taking parts: pending and not expired. */
+  openUploads: number;
+  /** Bytes held in the parts of open uploads; part of `storedBytes`. */
+  uploadPartBytes: number;
 }
 
 export interface Emulator {
@@ -111,6 +118,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     ...vectorStoreRoutes,
     ...vectorStoreFileRoutes,
     ...fileBatchRoutes,
+    ...uploadRoutes,
   ]);
   const faults = new FaultInjector(options.seed ?? 0);
 
@@ -176,7 +184,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
       if (!match) throw invalidUrl(method, url.pathname);
       routed = true;
       checkPathIds(match.route, match.params);
-      state.sweepExpiredFiles();
+      state.sweepExpired();
       reply = await match.route.handler({
         state,
         settings,
@@ -308,11 +316,14 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     },
 
     inspect() {
+      // Expiry is applied lazily; apply it now so the counts are those a request would see.
+      state.sweepExpired();
       return {
         files: state.files.size,
         vectorStores: state.vectorStores.size,
         storedBytes: state.storedBytes,
         uploadsInFlight: state.uploadsInFlight,
+        ...state.openUploads(),
       };
     },
   };
