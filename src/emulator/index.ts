@@ -17,6 +17,7 @@ import { ApiError, incorrectApiKey, invalidUrl, missingApiKey, rateLimited, serv
 import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults.ts';
 import { fileBatchRoutes } from './file-batches.ts';
 import { fileRoutes } from './files.ts';
+import { seedSdkFixtures } from './fixtures.ts';
 import { bearerKey, errorReply, json, type Reply, readJsonBody, writeReply } from './http.ts';
 import { newRequestId } from './ids.ts';
 import { UploadAbortedError } from './multipart.ts';
@@ -29,6 +30,7 @@ import { vectorStoreFileRoutes } from './vector-store-files.ts';
 import { vectorStoreRoutes } from './vector-stores.ts';
 
 export type { FaultConfig, FaultRule } from './faults.ts';
+export { SDK_FIXTURE_IDS } from './fixtures.ts';
 export type { TieOrder, UnknownCursorPolicy } from './pagination.ts';
 export type { Clock } from './state.ts';
 
@@ -54,6 +56,12 @@ export interface EmulatorOptions {
    * real response carries the header.
    */
   pollAfterMs?: number;
+  /**
+   * Seeds the fixed ids of the official SDK's generated tests (`upload_abc123`), which are never
+   * consumed by cancel or complete, so those tests can run against the emulator. Off by default:
+   * it bends real semantics for those ids (see fixtures.ts). `reset()` seeds them again.
+   */
+  sdkFixtures?: boolean;
   /** Default seed for fault randomness, used when a fault config brings none. */
   seed?: number;
 }
@@ -107,6 +115,10 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   }
   const apiKeys = new Set(options.apiKeys ?? []);
   const state = new EmulatorState(options.clock ?? systemClock, options.processingDelayMs ?? 0);
+  const seed = (): void => {
+    if (options.sdkFixtures) seedSdkFixtures(state);
+  };
+  seed();
   const settings = {
     unknownCursor: options.unknownCursor ?? 'not_found',
     tieOrder: options.tieOrder ?? 'reverse',
@@ -303,6 +315,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
 
     reset() {
       state.reset();
+      seed();
       faults.set(null);
       emulator.resetStats();
     },

@@ -81,11 +81,7 @@ export interface UploadRecord {
   parts: Map<string, UploadPartRecord>;
   /** Bytes held by `parts`, counted in `storedBytes` too. */
   partBytes: number;
-  /**
-   * A fixture of the SDK's own tests (`sdkFixtures`): never expires, and cancel and complete
-   * answer as they would without consuming it, because those tests cancel and complete the same
-   * id in parallel with placeholder part ids.
-   */
+  /** A fixture of the SDK's own tests (`sdkFixtures`, fixtures.ts): never consumed nor expired. */
   fixture: boolean;
 }
 
