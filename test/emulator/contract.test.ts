@@ -20,8 +20,32 @@ interface OpenApi {
 type JsonContent = { 'application/json': { schema: { $ref?: string; type?: string } } };
 type Json = Record<string, unknown>;
 
-const spec = JSON.parse(
-  readFileSync(new URL('../../vendor/openai/openapi.vector-stores.json', import.meta.url), 'utf8'),
+/**
+ * OpenAPI 3.0 writes "X or null" as `allOf: [X, {nullable: true}]` (Upload.file), which ajv
+ * refuses ("nullable" cannot be used without "type"). This rewrites each such allOf into the
+ * JSON Schema it means, `anyOf: [{allOf: [X]}, {type: 'null'}]`, in memory; the vendored file
+ * stays byte for byte.
+ */
+function nullableAllOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableAllOf);
+  if (typeof node !== 'object' || node === null) return node;
+  const object = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, nullableAllOf(value)]));
+  const members = object.allOf;
+  const isNullable = (member: unknown) =>
+    typeof member === 'object' && member !== null && 'nullable' in member && !('type' in member);
+  if (!Array.isArray(members) || !members.some(isNullable)) return object;
+  const kept = members.map((member) => {
+    if (!isNullable(member)) return member;
+    const { nullable: _nullable, ...rest } = member as Record<string, unknown>;
+    return rest;
+  });
+  return { anyOf: [{ ...object, allOf: kept }, { type: 'null' }] };
+}
+
+const spec = nullableAllOf(
+  JSON.parse(
+    readFileSync(new URL('../../vendor/openai/openapi.vector-stores.json', import.meta.url), 'utf8'),
+  ),
 ) as OpenApi;
 
 const ajv = new Ajv2019({ strict: false, allErrors: true });
@@ -93,6 +117,9 @@ const TO_SPEC: Record<string, (body: Json) => Json> = {
   '#/components/schemas/ListFilesResponse': (list) => listToSpec(list, fileToSpec),
   '#/components/schemas/ListVectorStoresResponse': (list) => listToSpec(list, vectorStoreToSpec),
   '#/components/schemas/ListVectorStoreFilesResponse': (list) => listToSpec(list, (file) => file),
+  // The nested File of a completed upload has the File's deviations.
+  '#/components/schemas/Upload': (upload) =>
+    upload.file === undefined ? upload : { ...upload, file: fileToSpec(upload.file as Json) },
 };
 
 let h: Harness;
@@ -669,6 +696,170 @@ describe('file batches', () => {
   });
 });
 
+describe('chunking and search', () => {
+  it('files report their strategy however attached, and search pages match the spec', async () => {
+    const text = Array.from({ length: 80 }, (_, i) => `Line ${i} mentions vector search.`).join(' ');
+    const a = await upload('a.txt', text);
+    const b = await upload('b.md', text);
+    const c = await upload('c.txt', 'A short text about search.');
+    const created = await call(
+      'POST',
+      '/v1/vector_stores',
+      {},
+      {
+        json: {
+          file_ids: [a.id],
+          chunking_strategy: {
+            type: 'static',
+            static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 50 },
+          },
+        },
+      },
+    );
+    const storeParams = { vector_store_id: created.body.id as string };
+    const batch = await call('POST', '/v1/vector_stores/{vector_store_id}/file_batches', storeParams, {
+      json: {
+        files: [
+          { file_id: b.id, attributes: { lang: 'en' }, chunking_strategy: { type: 'auto' } },
+          {
+            file_id: c.id,
+            chunking_strategy: {
+              type: 'static',
+              static: { max_chunk_size_tokens: 4096, chunk_overlap_tokens: 0 },
+            },
+          },
+        ],
+      },
+    });
+    const files = await call('GET', '/v1/vector_stores/{vector_store_id}/files', storeParams, {
+      query: 'order=asc',
+    });
+    expect((files.body.data as Json[]).map((file) => file.chunking_strategy)).toEqual([
+      { type: 'static', static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 50 } },
+      { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+      { type: 'static', static: { max_chunk_size_tokens: 4096, chunk_overlap_tokens: 0 } },
+    ]);
+    await call('GET', '/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files', {
+      ...storeParams,
+      batch_id: batch.body.id as string,
+    });
+
+    const search = await call('POST', '/v1/vector_stores/{vector_store_id}/search', storeParams, {
+      json: {
+        query: ['vector search', 'short text'],
+        max_num_results: 50,
+        rewrite_query: false,
+        ranking_options: { ranker: 'default-2024-11-15', score_threshold: 0.01 },
+        filters: {
+          type: 'or',
+          filters: [
+            { type: 'eq', key: 'lang', value: 'en' },
+            { type: 'nin', key: 'lang', value: ['en', 'de'] },
+          ],
+        },
+      },
+    });
+    expect(search.body).toMatchObject({
+      search_query: ['vector search', 'short text'],
+      has_more: false,
+      next_page: null,
+    });
+    // Only b carries lang; a and c have none, so neither branch of the filter holds for them.
+    const results = search.body.data as Json[];
+    expect(new Set(results.map((result) => result.file_id))).toEqual(new Set([b.id]));
+  });
+});
+
+describe('uploads', () => {
+  it('create, add part, complete and cancel match the spec', async () => {
+    const created = await call(
+      'POST',
+      '/v1/uploads',
+      {},
+      {
+        json: {
+          purpose: 'fine-tune',
+          filename: 'uploads_test_file.jsonl',
+          bytes: 8,
+          mime_type: 'text/jsonl',
+          expires_after: { anchor: 'created_at', seconds: 3600 },
+        },
+      },
+    );
+    expect(created.body).toMatchObject({ object: 'upload', status: 'pending' });
+    expect(created.body).not.toHaveProperty('file');
+    const params = { upload_id: created.body.id as string };
+    const partIds: string[] = [];
+    for (const bytes of [
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]) {
+      const form = new FormData();
+      form.set('data', new File([new Uint8Array(bytes)], 'data', { type: 'application/octet-stream' }));
+      const part = await call('POST', '/v1/uploads/{upload_id}/parts', params, { body: form });
+      expect(Object.keys(part.body)).toEqual(['id', 'object', 'created_at', 'upload_id']);
+      partIds.push(part.body.id as string);
+    }
+    const completed = await call('POST', '/v1/uploads/{upload_id}/complete', params, {
+      json: { part_ids: partIds },
+    });
+    expect(completed.body).toMatchObject({
+      status: 'completed',
+      file: { object: 'file', bytes: 8, purpose: 'fine-tune', created_at: created.body.created_at },
+    });
+    // The spec's Upload schema requires no `object`, and the nested file must validate as a File.
+    validate('#/components/schemas/OpenAIFile', fileToSpec(completed.body.file as Json));
+
+    const other = await call(
+      'POST',
+      '/v1/uploads',
+      {},
+      { json: { purpose: 'assistants', filename: 'a.txt', bytes: 1, mime_type: 'text/plain' } },
+    );
+    const cancelled = await call('POST', '/v1/uploads/{upload_id}/cancel', {
+      upload_id: other.body.id as string,
+    });
+    expect(cancelled.body).toMatchObject({ status: 'cancelled' });
+    expect(cancelled.body).not.toHaveProperty('file');
+  });
+
+  it('errors use the OpenAI envelope, with the Files API detail', async () => {
+    const missing = await call(
+      'POST',
+      '/v1/uploads/{upload_id}/cancel',
+      { upload_id: 'upload_nope' },
+      { status: 404 },
+    );
+    expect(missing.body).toEqual({
+      error: {
+        message: 'No such Upload object: upload_nope',
+        type: 'invalid_request_error',
+        param: 'id',
+        code: null,
+      },
+      detail: { message: 'No such Upload object: upload_nope', code: null },
+    });
+    const invalid = await call('POST', '/v1/uploads', {}, { json: { purpose: 'vision' }, status: 400 });
+    expect(invalid.body.error).toMatchObject({ param: 'filename', code: 'missing_required_parameter' });
+    const upload = await call(
+      'POST',
+      '/v1/uploads',
+      {},
+      { json: { purpose: 'vision', filename: 'a.png', bytes: 3, mime_type: 'image/png' } },
+    );
+    const params = { upload_id: upload.body.id as string };
+    const short = await call('POST', '/v1/uploads/{upload_id}/complete', params, {
+      json: { part_ids: [] },
+      status: 400,
+    });
+    expect(short.body.error).toMatchObject({ param: 'part_ids', code: 'invalid_value' });
+    await call('POST', '/v1/uploads/{upload_id}/cancel', params);
+    const form = new FormData();
+    form.set('data', new File(['abc'], 'data'));
+    await call('POST', '/v1/uploads/{upload_id}/parts', params, { body: form, status: 400 });
+  });
+});
+
 describe('the documented deviations', () => {
   it('are real: the spec rejects the raw wire forms that the normalisers rewrite', async () => {
     const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;
@@ -696,6 +887,45 @@ describe('the documented deviations', () => {
       last_id: null,
       has_more: false,
     });
+
+    const pending = (
+      await call(
+        'POST',
+        '/v1/uploads',
+        {},
+        { json: { purpose: 'assistants', filename: 'a.txt', bytes: 0, mime_type: 'text/plain' } },
+      )
+    ).body;
+    const completed = (
+      await call(
+        'POST',
+        '/v1/uploads/{upload_id}/complete',
+        { upload_id: pending.id as string },
+        {
+          json: { part_ids: [] },
+        },
+      )
+    ).body;
+    rejects('Upload', completed); // the nested File's status_details: null
+    rejects('Upload', { ...completed, file: { id: 'file-x' } }); // the nested File is validated at all
+  });
+
+  it('are the only ones: the schema forms the emulator follows are enforced', async () => {
+    const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;
+    const page = (
+      await call(
+        'POST',
+        '/v1/vector_stores/{vector_store_id}/search',
+        { vector_store_id: store.id as string },
+        {
+          json: { query: 'x' },
+        },
+      )
+    ).body;
+    const schema = ajv.getSchema('openapi.json#/components/schemas/VectorStoreSearchResultsPage')!;
+    expect(schema(page)).toBe(true);
+    // The operation's doc example shows search_query as a plain string; the schema does not allow it.
+    expect(schema({ ...page, search_query: 'x' })).toBe(false);
   });
 });
 
