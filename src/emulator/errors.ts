@@ -40,6 +40,15 @@ export class ApiError extends Error {
   toJSON(): { error: ErrorBody } {
     return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
   }
+
+  /**
+   * The Files API's form since 2026: the same envelope plus a top-level `detail`, e.g.
+   * `{"error":{...},"detail":{"message":"No such File object: fake_id","code":null}}` (openai-dotnet
+   * FilesTests/GetFileCanParseServiceError at 386d6f1a; the 2025 recordings had no `detail`).
+   */
+  toJSONWithDetail(): { error: ErrorBody; detail: { message: string; code: string | null } } {
+    return { ...this.toJSON(), detail: { message: this.message, code: this.code } };
+  }
 }
 
 export type JsonKind =

@@ -13,7 +13,7 @@ import {
   rejectUnknownKeys,
   type StaticChunking,
 } from './validation.ts';
-import { listVectorStoreFiles, POLL_AFTER_HEADERS } from './vector-store-files.ts';
+import { listVectorStoreFiles, pollAfterHeaders } from './vector-store-files.ts';
 import { resolveFiles } from './vector-stores.ts';
 
 const MAX_BATCH_FILES = 2000;
@@ -93,7 +93,7 @@ async function createBatch(ctx: RouteContext): Promise<Reply> {
       }),
     ),
   );
-  return json(renderFileBatch(state, batch, fresh), POLL_AFTER_HEADERS);
+  return json(renderFileBatch(state, batch, fresh), pollAfterHeaders(ctx));
 }
 
 function batchFromPath(ctx: RouteContext): FileBatchRecord {
@@ -102,7 +102,7 @@ function batchFromPath(ctx: RouteContext): FileBatchRecord {
 }
 
 function retrieveBatch(ctx: RouteContext): Reply {
-  return json(renderFileBatch(ctx.state, batchFromPath(ctx)), POLL_AFTER_HEADERS);
+  return json(renderFileBatch(ctx.state, batchFromPath(ctx)), pollAfterHeaders(ctx));
 }
 
 /**

@@ -8,19 +8,17 @@ import {
   unknownParameter,
 } from './errors.ts';
 import { json, type Reply } from './http.ts';
-import { contentTypeFor } from './indexing.ts';
 import { type ParsedUpload, parseUpload } from './multipart.ts';
-import { paginate, sortForList } from './pagination.ts';
+import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import type { StoredFile } from './state.ts';
-import { parseIntegerText, parseListParams } from './validation.ts';
+import { FILE_EXPIRY_SECONDS, parseIntegerText, parseListParams } from './validation.ts';
 
-/** The API's per-file limit; larger files go through the Uploads API, which is not emulated. */
+/** The API's per-file limit; larger files go through the Uploads API (uploads.ts). */
 export const MAX_FILE_BYTES = 512 * 1024 * 1024;
 
 /** Accepted on create, in the order the API lists them in its error message. */
 const PURPOSES = ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] as const;
-const FILE_EXPIRY_SECONDS = { min: 3600, max: 2_592_000 };
 const UPLOAD_FIELDS = new Set(['purpose', 'expires_after[anchor]', 'expires_after[seconds]']);
 
 export function renderFile(file: StoredFile) {
@@ -48,10 +46,25 @@ function parseFileExpiry(fields: Map<string, string>): number | undefined {
   return parseIntegerText(seconds, 'expires_after.seconds', FILE_EXPIRY_SECONDS);
 }
 
-function storageFullError(state: RouteContext['state'], maxStoredBytes: number): ApiError {
+/**
+ * The recorded wording for a purpose outside the list (FilesTests/UploadFileCanParseServiceError):
+ * `'world_domination' is not one of ['fine-tune', ...] - 'purpose'`, with code null.
+ */
+export function invalidPurpose(purpose: string, allowed: readonly string[]): ApiError {
+  return badRequest(
+    `'${purpose}' is not one of [${allowed.map((p) => `'${p}'`).join(', ')}] - 'purpose'`,
+    'purpose',
+  );
+}
+
+export function storageFullError(
+  state: RouteContext['state'],
+  maxStoredBytes: number,
+  param = 'file',
+): ApiError {
   return payloadTooLarge(
-    `Storage limit reached: the emulator stores at most ${maxStoredBytes} bytes of files and ${state.storedBytes} are in use. Delete files or raise EMULATOR_MAX_STORED_BYTES.`,
-    'file',
+    `Storage limit reached: the emulator stores at most ${maxStoredBytes} bytes of files and upload parts, and ${state.storedBytes} are in use. Delete files or raise EMULATOR_MAX_STORED_BYTES.`,
+    param,
   );
 }
 
@@ -81,22 +94,17 @@ async function createFile(ctx: RouteContext): Promise<Reply> {
   }
   const purpose = upload.fields.get('purpose');
   if (purpose === undefined) throw missingParameter('purpose');
-  if (!(PURPOSES as readonly string[]).includes(purpose)) {
-    throw badRequest(
-      `'${purpose}' is not one of [${PURPOSES.map((p) => `'${p}'`).join(', ')}] - 'purpose'`,
-      'purpose',
-    );
-  }
+  if (!(PURPOSES as readonly string[]).includes(purpose)) throw invalidPurpose(purpose, PURPOSES);
   const expiresAfterSeconds = parseFileExpiry(upload.fields);
   if (!upload.file) throw missingParameter('file');
   // Another upload may have finished while this one streamed in.
-  if (state.storedBytes + upload.file.content.length > settings.maxStoredBytes) {
+  if (state.storedBytes + upload.file.size > settings.maxStoredBytes) {
     throw storageFullError(state, settings.maxStoredBytes);
   }
   const file = state.addFile({
     filename: upload.file.filename || 'unknown_file',
     purpose,
-    content: upload.file.content,
+    content: Buffer.concat(upload.file.chunks, upload.file.size),
     expiresAfterSeconds,
   });
   return json(renderFile(file));
@@ -108,7 +116,7 @@ function listFiles(ctx: RouteContext): Reply {
   const files = [...ctx.state.files.values()].filter(
     (file) => purpose === undefined || file.purpose === purpose,
   );
-  return json(paginate(sortForList(files, params.order), params, renderFile, ctx.settings.unknownCursor));
+  return json(listPage(files, params, renderFile, ctx.settings));
 }
 
 function retrieveFile(ctx: RouteContext): Reply {
@@ -122,15 +130,40 @@ function deleteFile(ctx: RouteContext): Reply {
   return json({ object: 'file', deleted: true, id });
 }
 
+/**
+ * Raw bytes as `application/octet-stream` whatever the file type, with the name in an attachment
+ * Content-Disposition (openai-dotnet FilesTests/DownloadContent: `attachment;
+ * filename="images_dog_and_cat.png"`; also ruby-openai's files_content cassette). No recording has
+ * a non-ASCII name here: such names get an ASCII fallback plus RFC 6266 `filename*`, since a
+ * header cannot carry them raw.
+ */
 function downloadFile(ctx: RouteContext): Reply {
   const file = ctx.state.getFile(ctx.params.file_id!);
-  return { status: 200, raw: { data: file.content, contentType: contentTypeFor(file.filename) } };
+  return {
+    status: 200,
+    raw: { data: file.content, contentType: 'application/octet-stream' },
+    headers: { 'content-disposition': contentDisposition(file.filename) },
+  };
+}
+
+export function contentDisposition(filename: string): string {
+  const fallback = filename.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '\\$&');
+  if (/^[\x20-\x7e]*$/.test(filename)) return `attachment; filename="${fallback}"`;
+  // RFC 5987 attr-chars stay as they are; every other UTF-8 byte is percent-encoded.
+  let encoded = '';
+  for (const byte of Buffer.from(filename, 'utf8')) {
+    const char = String.fromCharCode(byte);
+    encoded += /[A-Za-z0-9!#$&+\-.^_`|~]/.test(char)
+      ? char
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }
 
 export const fileRoutes: Route[] = [
-  { method: 'POST', template: '/v1/files', handler: createFile },
-  { method: 'GET', template: '/v1/files', handler: listFiles },
-  { method: 'GET', template: '/v1/files/{file_id}', handler: retrieveFile },
-  { method: 'DELETE', template: '/v1/files/{file_id}', handler: deleteFile },
-  { method: 'GET', template: '/v1/files/{file_id}/content', handler: downloadFile },
+  { method: 'POST', template: '/v1/files', handler: createFile, filesApi: true },
+  { method: 'GET', template: '/v1/files', handler: listFiles, filesApi: true },
+  { method: 'GET', template: '/v1/files/{file_id}', handler: retrieveFile, filesApi: true },
+  { method: 'DELETE', template: '/v1/files/{file_id}', handler: deleteFile, filesApi: true },
+  { method: 'GET', template: '/v1/files/{file_id}/content', handler: downloadFile, filesApi: true },
 ];

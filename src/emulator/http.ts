@@ -19,8 +19,9 @@ export const json = (body: unknown, headers?: Record<string, string>): Reply => 
   headers,
 });
 
-export function errorReply(error: ApiError): Reply {
-  return { status: error.status, body: error.toJSON(), headers: { ...error.headers } };
+export function errorReply(error: ApiError, options: { detail?: boolean } = {}): Reply {
+  const body = options.detail ? error.toJSONWithDetail() : error.toJSON();
+  return { status: error.status, body, headers: { ...error.headers } };
 }
 
 export function serialize(reply: Reply): { data: Buffer; contentType: string } {

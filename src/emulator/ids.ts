@@ -8,6 +8,8 @@ export const ID_PREFIX = {
   file: 'file-',
   vectorStore: 'vs_',
   fileBatch: 'vsfb_',
+  upload: 'upload_',
+  uploadPart: 'part_',
 } as const;
 
 function hex32(): string {
@@ -28,4 +30,7 @@ function base58(length: number): string {
 export const newFileId = (): string => `${ID_PREFIX.file}${base58(22)}`;
 export const newVectorStoreId = (): string => `${ID_PREFIX.vectorStore}${hex32()}`;
 export const newFileBatchId = (): string => `${ID_PREFIX.fileBatch}${hex32()}`;
+// openai-dotnet UploadsTests: `upload_68cb29f531508191b7f41084c8259cd3`, `part_68cb2ab53be881918156a0ace62994b2`.
+export const newUploadId = (): string => `${ID_PREFIX.upload}${hex32()}`;
+export const newUploadPartId = (): string => `${ID_PREFIX.uploadPart}${hex32()}`;
 export const newRequestId = (): string => `req_${hex32()}`;

@@ -8,7 +8,7 @@
  *   POST /__emulator/reset        empty state, counters and faults
  *   POST /__emulator/faults       FaultConfig JSON; `{}` or `null` clears
  *   POST /__emulator/processing   {"delayMs": n, "hold": bool}
- *   GET  /__emulator/inspect      object counts and stored bytes
+ *   GET  /__emulator/inspect      object counts, stored bytes and open uploads
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -17,17 +17,21 @@ import { ApiError, incorrectApiKey, invalidUrl, missingApiKey, rateLimited, serv
 import { type FaultConfig, FaultInjector, parseFaultConfig } from './faults.ts';
 import { fileBatchRoutes } from './file-batches.ts';
 import { fileRoutes } from './files.ts';
+import { seedSdkFixtures } from './fixtures.ts';
 import { bearerKey, errorReply, json, type Reply, readJsonBody, writeReply } from './http.ts';
 import { newRequestId } from './ids.ts';
 import { UploadAbortedError } from './multipart.ts';
-import type { UnknownCursorPolicy } from './pagination.ts';
+import type { TieOrder, UnknownCursorPolicy } from './pagination.ts';
 import { checkPathIds, type RouteContext, Router } from './router.ts';
 import { type Clock, EmulatorState } from './state.ts';
+import { uploadRoutes } from './uploads.ts';
 import { expectBoolean, expectInteger, expectObject, rejectUnknownKeys } from './validation.ts';
 import { vectorStoreFileRoutes } from './vector-store-files.ts';
 import { vectorStoreRoutes } from './vector-stores.ts';
 
 export type { FaultConfig, FaultRule } from './faults.ts';
+export { SDK_FIXTURE_IDS } from './fixtures.ts';
+export type { TieOrder, UnknownCursorPolicy } from './pagination.ts';
 export type { Clock } from './state.ts';
 
 export interface EmulatorOptions {
@@ -40,6 +44,24 @@ export interface EmulatorOptions {
   clock?: Clock;
   /** What an unknown pagination cursor gives: 404 naming the parameter, or an empty page. */
   unknownCursor?: UnknownCursorPolicy;
+  /**
+   * How objects created in the same second are listed. 'reverse' (default, as the real API lists
+   * them in most recordings): `order=desc` is the exact reverse of `order=asc`, ties included.
+   * 'stable': ties keep their insertion order under both orders. See pagination.ts for the evidence.
+   */
+  tieOrder?: TieOrder;
+  /**
+   * Sends `openai-poll-after-ms: <n>` on attach, batch create and their retrieves, so the SDK's
+   * poll helpers come back after n ms instead of their 5 s default. Off by default: no recorded
+   * real response carries the header.
+   */
+  pollAfterMs?: number;
+  /**
+   * Seeds the fixed ids of the official SDK's generated tests (`upload_abc123`), which are never
+   * consumed by cancel or complete, so those tests can run against the emulator. Off by default:
+   * it bends real semantics for those ids (see fixtures.ts). `reset()` seeds them again.
+   */
+  sdkFixtures?: boolean;
   /** Default seed for fault randomness, used when a fault config brings none. */
   seed?: number;
 }
@@ -56,8 +78,14 @@ export interface EmulatorStats {
 export interface EmulatorInspection {
   files: number;
   vectorStores: number;
+  /** Bytes held: stored files plus the parts of open uploads (what `maxStoredBytes` caps). */
   storedBytes: number;
+  /** Multipart request bodies (files and upload parts) still streaming in. */
   uploadsInFlight: number;
+  /** Uploads (`/v1/uploads`) still taking parts: pending and not expired. */
+  openUploads: number;
+  /** Bytes held in the parts of open uploads; part of `storedBytes`. */
+  uploadPartBytes: number;
 }
 
 export interface Emulator {
@@ -79,10 +107,22 @@ const UNMATCHED_ROUTE = '(unmatched)';
 const systemClock: Clock = { now: () => Date.now() };
 
 export function createEmulator(options: EmulatorOptions = {}): Emulator {
+  if (
+    options.pollAfterMs !== undefined &&
+    !(Number.isInteger(options.pollAfterMs) && options.pollAfterMs >= 0)
+  ) {
+    throw new RangeError(`pollAfterMs must be a non-negative integer, got ${options.pollAfterMs}.`);
+  }
   const apiKeys = new Set(options.apiKeys ?? []);
   const state = new EmulatorState(options.clock ?? systemClock, options.processingDelayMs ?? 0);
+  const seed = (): void => {
+    if (options.sdkFixtures) seedSdkFixtures(state);
+  };
+  seed();
   const settings = {
     unknownCursor: options.unknownCursor ?? 'not_found',
+    tieOrder: options.tieOrder ?? 'reverse',
+    pollAfterMs: options.pollAfterMs ?? null,
     maxStoredBytes: options.maxStoredBytes ?? DEFAULT_MAX_STORED_BYTES,
   } satisfies RouteContext['settings'];
   const router = new Router([
@@ -90,6 +130,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     ...vectorStoreRoutes,
     ...vectorStoreFileRoutes,
     ...fileBatchRoutes,
+    ...uploadRoutes,
   ]);
   const faults = new FaultInjector(options.seed ?? 0);
 
@@ -146,13 +187,16 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     }
 
     let reply: Reply;
+    // Whether the error, if any, came from the route itself (not auth, faults or routing).
+    let routed = false;
     try {
       if (action.kind === 'rate_limit') throw rateLimited(action.retryAfterSeconds);
       if (action.kind === 'error') throw serverError(action.status);
       authenticate(req);
       if (!match) throw invalidUrl(method, url.pathname);
-      checkPathIds(match.params);
-      state.sweepExpiredFiles();
+      routed = true;
+      checkPathIds(match.route, match.params);
+      state.sweepExpired();
       reply = await match.route.handler({
         state,
         settings,
@@ -164,7 +208,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     } catch (error) {
       // A client gone mid-body (an upload or a JSON body) is owed no answer, and is no fault of ours.
       if (error instanceof UploadAbortedError || (req.destroyed && !req.complete)) return;
-      reply = errorReply(toApiError(error));
+      reply = errorReply(toApiError(error), { detail: routed && match?.route.filesApi === true });
     }
     const truncate = action.kind === 'stall' && action.stage === 'body';
     if (truncate) hold(res);
@@ -271,6 +315,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
 
     reset() {
       state.reset();
+      seed();
       faults.set(null);
       emulator.resetStats();
     },
@@ -284,11 +329,14 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     },
 
     inspect() {
+      // Expiry is applied lazily; apply it now so the counts are those a request would see.
+      state.sweepExpired();
       return {
         files: state.files.size,
         vectorStores: state.vectorStores.size,
         storedBytes: state.storedBytes,
         uploadsInFlight: state.uploadsInFlight,
+        ...state.openUploads(),
       };
     },
   };

@@ -39,10 +39,6 @@ const BINARY_DOCUMENTS = new Set(['.doc', '.docx', '.pdf', '.pptx']);
 
 const extensionOf = (filename: string): string => extname(filename).toLowerCase();
 
-export function contentTypeFor(filename: string): string {
-  return MIME_BY_EXTENSION[extensionOf(filename)] ?? 'application/octet-stream';
-}
-
 /** Decodes text the way file_search accepts it: UTF-8 (ASCII included) or UTF-16 with a BOM. */
 function decodeText(content: Buffer): string | null {
   try {

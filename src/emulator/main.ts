@@ -4,6 +4,10 @@
  *   EMULATOR_API_KEYS              comma-separated accepted keys; unset accepts any non-empty key
  *   EMULATOR_PROCESSING_DELAY_MS   attach -> completed delay, default 500 so polling is observable
  *   EMULATOR_MAX_STORED_BYTES      cap on stored file bytes, default 1 GiB
+ *   EMULATOR_POLL_AFTER_MS         send openai-poll-after-ms with this value; unset sends none
+ *   EMULATOR_TIE_ORDER             'reverse' (default, as the real API) or 'stable'
+ *   EMULATOR_SDK_FIXTURES          '1' seeds the ids of openai-node's generated tests (upload_abc123),
+ *                                  e.g. for TEST_API_BASE_URL=http://127.0.0.1:4010/v1 in openai-node
  */
 import { createEmulator, type EmulatorOptions } from './index.ts';
 
@@ -17,6 +21,26 @@ function integerFromEnv(name: string, fallback: number, bound: { min: number; ma
     throw new ConfigError(`${name} must be an integer from ${bound.min} to ${bound.max}, got '${raw}'.`);
   }
   return value;
+}
+
+function optionalIntegerFromEnv(name: string, bound: { min: number; max: number }): number | undefined {
+  const raw = process.env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : integerFromEnv(name, 0, bound);
+}
+
+function flagFromEnv(name: string): boolean {
+  const raw = process.env[name]?.trim() ?? '';
+  if (raw === '' || raw === '0') return false;
+  if (raw === '1') return true;
+  throw new ConfigError(`${name} must be '1' or '0', got '${raw}'.`);
+}
+
+function tieOrderFromEnv(): 'reverse' | 'stable' {
+  const raw = process.env.EMULATOR_TIE_ORDER?.trim() || 'reverse';
+  if (raw !== 'reverse' && raw !== 'stable') {
+    throw new ConfigError(`EMULATOR_TIE_ORDER must be 'reverse' or 'stable', got '${raw}'.`);
+  }
+  return raw;
 }
 
 function readConfig(): { port: number; options: EmulatorOptions } {
@@ -33,6 +57,9 @@ function readConfig(): { port: number; options: EmulatorOptions } {
         min: 0,
         max: Number.MAX_SAFE_INTEGER,
       }),
+      pollAfterMs: optionalIntegerFromEnv('EMULATOR_POLL_AFTER_MS', { min: 0, max: 3_600_000 }),
+      tieOrder: tieOrderFromEnv(),
+      sdkFixtures: flagFromEnv('EMULATOR_SDK_FIXTURES'),
     },
   };
 }

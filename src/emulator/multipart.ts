@@ -9,7 +9,13 @@ import { badRequest, unknownParameter } from './errors.ts';
 
 export interface ParsedUpload {
   fields: Map<string, string>;
-  file: { filename: string; content: Buffer } | null;
+  /** Text fields longer than busboy's field limit (64 KiB), whose value was cut short. */
+  truncatedFields: Set<string>;
+  /**
+   * The file part as the chunks it arrived in, so a caller that keeps them (upload parts) holds
+   * the bytes once instead of a second, concatenated copy.
+   */
+  file: { filename: string; chunks: Buffer[]; size: number } | null;
   /** Set when the file part was larger than `maxFileBytes`; `file` is then null. */
   oversized: boolean;
 }
@@ -36,7 +42,12 @@ export function parseUpload(
   }
 
   return new Promise<ParsedUpload>((resolve, reject) => {
-    const result: ParsedUpload = { fields: new Map(), file: null, oversized: false };
+    const result: ParsedUpload = {
+      fields: new Map(),
+      truncatedFields: new Set(),
+      file: null,
+      oversized: false,
+    };
     let settled = false;
     const settle = (error: Error | null): void => {
       if (settled) return;
@@ -75,8 +86,11 @@ export function parseUpload(
         return;
       }
       const chunks: Buffer[] = [];
+      let size = 0;
       stream.on('data', (chunk: Buffer) => {
-        if (!result.oversized) chunks.push(chunk);
+        if (result.oversized) return;
+        chunks.push(chunk);
+        size += chunk.length;
       });
       // busboy also fails the part's stream when the body is cut short; the parser's own 'error'
       // reports it, so this listener only keeps the stream error from going unhandled.
@@ -86,12 +100,12 @@ export function parseUpload(
         chunks.length = 0;
       });
       stream.on('end', () => {
-        if (!result.oversized)
-          result.file = { filename: info.filename ?? '', content: Buffer.concat(chunks) };
+        if (!result.oversized) result.file = { filename: info.filename ?? '', chunks, size };
       });
     });
-    parser.on('field', (name, value) => {
+    parser.on('field', (name, value, info) => {
       result.fields.set(name, value);
+      if (info.valueTruncated) result.truncatedFields.add(name);
     });
     parser.on('error', (error: unknown) => {
       settle(badRequest(`Invalid multipart body: ${error instanceof Error ? error.message : String(error)}`));

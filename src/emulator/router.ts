@@ -1,18 +1,18 @@
 /**
  * Route table and matching. Routes are declared as templates ("/v1/files/{file_id}") because the
  * template is also the key for per-route stats and faults. Path parameters are checked for their
- * id prefix here, once, so every handler receives well-formed ids.
+ * id prefix here, once, so every handler receives well-formed ids (Files API routes excepted).
  */
 import type { IncomingMessage } from 'node:http';
 import type { Reply } from './http.ts';
 import { ID_PREFIX } from './ids.ts';
-import type { UnknownCursorPolicy } from './pagination.ts';
+import type { ListSettings } from './pagination.ts';
 import type { EmulatorState } from './state.ts';
 import { expectId } from './validation.ts';
 
 export interface RouteContext {
   state: EmulatorState;
-  settings: { unknownCursor: UnknownCursorPolicy; maxStoredBytes: number };
+  settings: ListSettings & { maxStoredBytes: number; pollAfterMs: number | null };
   req: IncomingMessage;
   params: Readonly<Record<string, string>>;
   query: URLSearchParams;
@@ -26,6 +26,12 @@ export interface Route {
   method: 'GET' | 'POST' | 'DELETE';
   template: string;
   handler: Handler;
+  /**
+   * The Files API's conventions (recorded in openai-dotnet FilesTests, 2026): a path id is looked
+   * up as given, so a malformed one (`fake_id`) is simply unknown (404, not 400), and errors from
+   * the handler carry a top-level `detail`.
+   */
+  filesApi?: boolean;
 }
 
 const PREFIX_BY_PARAM: Readonly<Record<string, string>> = {
@@ -89,8 +95,13 @@ export class Router {
 
 export const routeKey = (method: string, template: string): string => `${method} ${template}`;
 
-/** Throws the API's "Expected an ID that begins with ..." error for a malformed path id. */
-export function checkPathIds(params: Readonly<Record<string, string>>): void {
+/**
+ * Throws the API's "Expected an ID that begins with ..." error for a malformed path id (400, as
+ * reported for batch ids in openai/openai-node#1700). Files API routes skip the check: the real
+ * API answers `GET /files/fake_id` with 404 "No such File object: fake_id".
+ */
+export function checkPathIds(route: Route, params: Readonly<Record<string, string>>): void {
+  if (route.filesApi) return;
   for (const [name, value] of Object.entries(params)) {
     const prefix = PREFIX_BY_PARAM[name];
     if (prefix) expectId(value, name, prefix);

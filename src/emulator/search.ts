@@ -69,6 +69,11 @@ function chunkStart(text: string, position: number, end: number): number {
  * Splits text into overlapping chunks of at most `maxChunkSizeTokens` approximate tokens, ending
  * each chunk on a paragraph, sentence or word boundary when one lies in the second half of the
  * window. An overlap above half the chunk size (which OpenAI rejects) is clamped to half.
+ * Tokens are not counted with a real tokenizer but estimated per character (quarterCost: about
+ * four Latin characters, two of other alphabets, or one CJK character or emoji per token), which
+ * keeps chunk sizes close to OpenAI's for English text without a tokenizer dependency; so a
+ * static 400/100 strategy makes chunks of at most about 1,600 English characters, overlapping by
+ * about 400.
  */
 export function chunkText(text: string, options: ChunkingOptions): string[] {
   const budget = Math.max(1, Math.floor(options.maxChunkSizeTokens)) * QUARTERS_PER_TOKEN;

@@ -4,7 +4,7 @@
  * counts and usage from their files. Nothing derived is cached, so no two views can disagree.
  */
 import { ApiError } from './errors.ts';
-import { newFileBatchId, newFileId, newVectorStoreId } from './ids.ts';
+import { newFileBatchId, newFileId, newUploadId, newUploadPartId, newVectorStoreId } from './ids.ts';
 import { assessFile, extractText, type IndexError } from './indexing.ts';
 import type { Listable } from './pagination.ts';
 import type { Attributes, Metadata, StaticChunking, VectorStoreExpiry } from './validation.ts';
@@ -53,6 +53,38 @@ export interface FileBatchRecord extends Listable {
   cancelled: boolean;
 }
 
+export type UploadStatus = 'pending' | 'completed' | 'cancelled' | 'expired';
+
+export interface UploadPartRecord {
+  id: string;
+  uploadId: string;
+  createdAt: number;
+  /** The bytes as they arrived, not concatenated: a part is held once, like a stored file. */
+  chunks: Buffer[];
+  bytes: number;
+}
+
+export interface UploadRecord {
+  id: string;
+  createdAt: number;
+  /** Always created_at + 1 hour (openai-dotnet UploadsTests: all ten creates). */
+  expiresAt: number;
+  filename: string;
+  purpose: string;
+  /** The size announced on create, which the listed parts must add up to at completion. */
+  bytes: number;
+  mimeType: string;
+  /** `expires_after.seconds` from create: the lifetime of the File made at completion. */
+  fileExpiresAfterSeconds: number | undefined;
+  /** What happened to it; `expired` is derived from the clock while it is still pending. */
+  outcome: 'pending' | 'completed' | 'cancelled';
+  parts: Map<string, UploadPartRecord>;
+  /** Bytes held by `parts`, counted in `storedBytes` too. */
+  partBytes: number;
+  /** A fixture of the SDK's own tests (`sdkFixtures`, fixtures.ts): never consumed nor expired. */
+  fixture: boolean;
+}
+
 export interface FileCounts {
   in_progress: number;
   completed: number;
@@ -69,11 +101,14 @@ export type FreshRecords = ReadonlySet<VectorStoreFileRecord>;
 
 const SECONDS_PER_DAY = 86_400;
 const BATCH_FILE_LIFETIME_SECONDS = 30 * SECONDS_PER_DAY;
+const UPLOAD_LIFETIME_SECONDS = 3600;
 
 export class EmulatorState {
   readonly files = new Map<string, StoredFile>();
   readonly vectorStores = new Map<string, VectorStoreRecord>();
   readonly batches = new Map<string, FileBatchRecord>();
+  readonly uploads = new Map<string, UploadRecord>();
+  /** Bytes of stored files and of the parts of pending uploads: what `maxStoredBytes` caps. */
   storedBytes = 0;
   uploadsInFlight = 0;
   processingDelayMs: number;
@@ -100,6 +135,7 @@ export class EmulatorState {
     this.files.clear();
     this.vectorStores.clear();
     this.batches.clear();
+    this.uploads.clear();
     this.storedBytes = 0;
     this.processingDelayMs = this.defaultDelayMs;
     this.holding = false;
@@ -116,9 +152,11 @@ export class EmulatorState {
     filename: string;
     purpose: string;
     content: Buffer;
-    expiresAfterSeconds?: number;
+    expiresAfterSeconds?: number | undefined;
+    /** A completed upload's File carries the upload's created_at (UploadsTests/CompleteUploadWorks). */
+    createdAt?: number;
   }): StoredFile {
-    const createdAt = this.nowSeconds();
+    const createdAt = input.createdAt ?? this.nowSeconds();
     const lifetime =
       input.expiresAfterSeconds ?? (input.purpose === 'batch' ? BATCH_FILE_LIFETIME_SECONDS : undefined);
     const file: StoredFile = {
@@ -136,11 +174,17 @@ export class EmulatorState {
     return file;
   }
 
-  /** Expired files vanish as the real API deletes them; swept lazily before each request. */
-  sweepExpiredFiles(): void {
+  /**
+   * Expired files vanish as the real API deletes them, and expired uploads drop their parts;
+   * swept lazily before each request.
+   */
+  sweepExpired(): void {
     const now = this.nowSeconds();
     for (const file of this.files.values()) {
       if (file.expiresAt !== null && now >= file.expiresAt) this.deleteFile(file.id);
+    }
+    for (const upload of this.uploads.values()) {
+      if (upload.partBytes > 0 && this.uploadStatus(upload) === 'expired') this.dropParts(upload);
     }
   }
 
@@ -160,6 +204,111 @@ export class EmulatorState {
     for (const store of this.vectorStores.values()) store.files.delete(id);
     this.files.delete(id);
     this.storedBytes -= file.bytes;
+  }
+
+  // Uploads
+
+  createUpload(input: {
+    filename: string;
+    purpose: string;
+    bytes: number;
+    mimeType: string;
+    fileExpiresAfterSeconds: number | undefined;
+    id?: string;
+    fixture?: boolean;
+  }): UploadRecord {
+    const createdAt = this.nowSeconds();
+    const upload: UploadRecord = {
+      id: input.id ?? newUploadId(),
+      createdAt,
+      expiresAt: createdAt + UPLOAD_LIFETIME_SECONDS,
+      filename: input.filename,
+      purpose: input.purpose,
+      bytes: input.bytes,
+      mimeType: input.mimeType,
+      fileExpiresAfterSeconds: input.fileExpiresAfterSeconds,
+      outcome: 'pending',
+      parts: new Map(),
+      partBytes: 0,
+      fixture: input.fixture ?? false,
+    };
+    this.uploads.set(upload.id, upload);
+    return upload;
+  }
+
+  getUpload(id: string): UploadRecord {
+    const upload = this.uploads.get(id);
+    // Worded like the recorded "No such File object: fake_id" of the same API family.
+    if (!upload) throw new ApiError(404, `No such Upload object: ${id}`, { param: 'id' });
+    return upload;
+  }
+
+  uploadStatus(upload: UploadRecord): UploadStatus {
+    if (upload.outcome !== 'pending') return upload.outcome;
+    return !upload.fixture && this.nowSeconds() >= upload.expiresAt ? 'expired' : 'pending';
+  }
+
+  addUploadPart(upload: UploadRecord, chunks: Buffer[], bytes: number): UploadPartRecord {
+    const part: UploadPartRecord = {
+      id: newUploadPartId(),
+      uploadId: upload.id,
+      createdAt: this.nowSeconds(),
+      chunks,
+      bytes,
+    };
+    upload.parts.set(part.id, part);
+    upload.partBytes += bytes;
+    this.storedBytes += bytes;
+    return part;
+  }
+
+  /** Releases every part's bytes: on completion, cancel and expiry. */
+  dropParts(upload: UploadRecord): void {
+    this.storedBytes -= upload.partBytes;
+    upload.partBytes = 0;
+    upload.parts.clear();
+  }
+
+  /**
+   * Makes the File from the given parts, in the given order, copying each part into the File and
+   * releasing it as it goes, so the bytes are held about once rather than twice.
+   */
+  completeUpload(upload: UploadRecord, parts: readonly UploadPartRecord[]): StoredFile {
+    const total = parts.reduce((sum, part) => sum + part.bytes, 0);
+    const content = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (const part of parts) {
+      for (const chunk of part.chunks) offset += chunk.copy(content, offset);
+      if (!upload.fixture) part.chunks = [];
+    }
+    if (!upload.fixture) {
+      this.dropParts(upload);
+      upload.outcome = 'completed';
+    }
+    return this.addFile({
+      filename: upload.filename,
+      purpose: upload.purpose,
+      content,
+      expiresAfterSeconds: upload.fileExpiresAfterSeconds,
+      createdAt: upload.createdAt,
+    });
+  }
+
+  openUploads(): { openUploads: number; uploadPartBytes: number } {
+    let openUploads = 0;
+    let uploadPartBytes = 0;
+    for (const upload of this.uploads.values()) {
+      if (this.uploadStatus(upload) !== 'pending') continue;
+      openUploads += 1;
+      uploadPartBytes += upload.partBytes;
+    }
+    return { openUploads, uploadPartBytes };
+  }
+
+  cancelUpload(upload: UploadRecord): void {
+    if (upload.fixture) return;
+    this.dropParts(upload);
+    upload.outcome = 'cancelled';
   }
 
   // Vector stores

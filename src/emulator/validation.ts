@@ -194,6 +194,22 @@ export function parseChunkingStrategy(value: unknown, param = 'chunking_strategy
   return { maxChunkSizeTokens: max, chunkOverlapTokens: overlap };
 }
 
+/** FileExpirationAfter: `seconds` from 1 hour to 30 days after `created_at`. */
+export const FILE_EXPIRY_SECONDS = { min: 3600, max: 2_592_000 };
+
+/** FileExpirationAfter in a JSON body (`/uploads`); returns the lifetime in seconds. */
+export function parseFileExpiry(value: unknown, param = 'expires_after'): number {
+  const object = expectObject(value, param);
+  rejectUnknownKeys(object, ['anchor', 'seconds'], `${param}.`);
+  if (object.anchor === undefined) throw missingParameter(`${param}.anchor`);
+  if (object.anchor !== 'created_at') {
+    if (typeof object.anchor !== 'string') throw invalidType(`${param}.anchor`, 'a string', object.anchor);
+    throw invalidEnum(`${param}.anchor`, object.anchor, ['created_at']);
+  }
+  if (object.seconds === undefined) throw missingParameter(`${param}.seconds`);
+  return expectInteger(object.seconds, `${param}.seconds`, FILE_EXPIRY_SECONDS);
+}
+
 export function parseVectorStoreExpiry(value: unknown, param = 'expires_after'): VectorStoreExpiry {
   const object = expectObject(value, param);
   rejectUnknownKeys(object, ['anchor', 'days'], `${param}.`);
@@ -244,11 +260,6 @@ export function parseListParams(
   if (rawOrder !== 'asc' && rawOrder !== 'desc') throw invalidEnum('order', rawOrder, ['asc', 'desc']);
   const after = query.get('after') || undefined;
   const before = options.allowBefore ? query.get('before') || undefined : undefined;
-  if (after !== undefined && before !== undefined) {
-    // The SDK's auto-pagination sends both when iterating a `before` query, which would walk in
-    // two directions at once; refusing it makes that mistake loud instead of silently wrong.
-    throw badRequest("Only one of 'after' and 'before' may be given.", 'before', 'invalid_value');
-  }
   return { limit, order: rawOrder, after, before };
 }
 

@@ -1,7 +1,7 @@
 /** `/v1/vector_stores/{id}/files`: attach, list, retrieve, update attributes, detach, content. */
 import { missingParameter } from './errors.ts';
 import { json, type Reply } from './http.ts';
-import { paginate, sortForList } from './pagination.ts';
+import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import type { EmulatorState, FreshRecords, VectorStoreFileRecord, VectorStoreFileStatus } from './state.ts';
 import {
@@ -15,8 +15,16 @@ import {
 } from './validation.ts';
 import { resolveFiles } from './vector-stores.ts';
 
-/** Tells the SDK's poll helpers to come back soon instead of after their 5 s default. */
-export const POLL_AFTER_HEADERS = { 'openai-poll-after-ms': '50' };
+/**
+ * `openai-poll-after-ms` tells the SDK's poll helpers when to ask again (openai-node
+ * src/resources/vector-stores/files.ts and file-batches.ts read it). No recorded real response
+ * carries it, though the recordings hold no GET polls, where it would be expected; so it is sent
+ * only when `EmulatorOptions.pollAfterMs` asks for it.
+ */
+export function pollAfterHeaders(ctx: RouteContext): Record<string, string> | undefined {
+  const ms = ctx.settings.pollAfterMs;
+  return ms === null ? undefined : { 'openai-poll-after-ms': String(ms) };
+}
 
 const FILE_STATUSES: readonly VectorStoreFileStatus[] = ['in_progress', 'completed', 'failed', 'cancelled'];
 
@@ -52,13 +60,7 @@ export function listVectorStoreFiles(ctx: RouteContext, records: Iterable<Vector
   const matching = [...records].filter(
     (record) => filter === undefined || ctx.state.fileStatus(record) === filter,
   );
-  const page = paginate(
-    sortForList(matching, params.order),
-    params,
-    (record) => renderVectorStoreFile(ctx.state, record),
-    ctx.settings.unknownCursor,
-  );
-  return json(page);
+  return json(listPage(matching, params, (record) => renderVectorStoreFile(ctx.state, record), ctx.settings));
 }
 
 async function attachFile(ctx: RouteContext): Promise<Reply> {
@@ -73,7 +75,7 @@ async function attachFile(ctx: RouteContext): Promise<Reply> {
   const [file] = resolveFiles(state, [{ id: body.file_id, param: 'file_id' }]);
   state.assertUsable(store);
   const record = state.attach(store, file!, { attributes, chunking, batchId: null });
-  return json(renderVectorStoreFile(state, record, new Set([record])), POLL_AFTER_HEADERS);
+  return json(renderVectorStoreFile(state, record, new Set([record])), pollAfterHeaders(ctx));
 }
 
 function listFiles(ctx: RouteContext): Reply {
@@ -84,7 +86,7 @@ function listFiles(ctx: RouteContext): Reply {
 function retrieveFile(ctx: RouteContext): Reply {
   const store = ctx.state.getVectorStore(ctx.params.vector_store_id!);
   const record = ctx.state.getVectorStoreFile(store, ctx.params.file_id!);
-  return json(renderVectorStoreFile(ctx.state, record), POLL_AFTER_HEADERS);
+  return json(renderVectorStoreFile(ctx.state, record), pollAfterHeaders(ctx));
 }
 
 /** `attributes: null` clears them; the wire then shows `{}` like a file that never had any. */
@@ -106,7 +108,13 @@ function detachFile(ctx: RouteContext): Reply {
   return json({ id: record.id, object: 'vector_store.file.deleted', deleted: true });
 }
 
-/** The parsed text exists once processing completed; before that (or on failure) the page is empty. */
+/**
+ * The spec's VectorStoreFileContentResponse: `{object: "vector_store.file_content.page", data:
+ * [{type: "text", text}], has_more, next_page}`. No real response was ever recorded (and
+ * openai/openai-node#1691 reports upstream 404s here); the operation's doc example shows another
+ * shape, but the SDK reads `data`, so the schema form it is. The whole parsed text is one item,
+ * once processing completed; before that, or after a failure, the page is empty.
+ */
 function fileContent(ctx: RouteContext): Reply {
   const store = ctx.state.getVectorStore(ctx.params.vector_store_id!);
   const record = ctx.state.getVectorStoreFile(store, ctx.params.file_id!);

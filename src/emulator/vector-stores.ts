@@ -2,7 +2,7 @@
 import { ApiError, badRequest, invalidType, missingParameter } from './errors.ts';
 import { json, type Reply } from './http.ts';
 import { ID_PREFIX } from './ids.ts';
-import { paginate, sortForList } from './pagination.ts';
+import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import { type AttributeFilter, chunkText, matchesFilter, rankChunks, validateFilter } from './search.ts';
 import type {
@@ -96,10 +96,8 @@ async function createVectorStore(ctx: RouteContext): Promise<Reply> {
 
 function listVectorStores(ctx: RouteContext): Reply {
   const params = parseListParams(ctx.query, { defaultLimit: 20, maxLimit: 100, allowBefore: true });
-  const sorted = sortForList(ctx.state.vectorStores.values(), params.order);
-  return json(
-    paginate(sorted, params, (store) => renderVectorStore(ctx.state, store), ctx.settings.unknownCursor),
-  );
+  const render = (store: VectorStoreRecord) => renderVectorStore(ctx.state, store);
+  return json(listPage(ctx.state.vectorStores.values(), params, render, ctx.settings));
 }
 
 function retrieveVectorStore(ctx: RouteContext): Reply {
@@ -191,8 +189,11 @@ function parseSearchRequest(raw: unknown): SearchRequest {
 
 /**
  * Ranks every chunk of the store's completed files together and returns the best chunks, one
- * result item per chunk as the real API does. `ranker` and `rewrite_query` are accepted but change
- * nothing: ranking is always lexical and `search_query` echoes the query as given.
+ * result item per chunk as the real API does; `score_threshold` drops chunks scoring below it.
+ * `ranker` and `rewrite_query` are accepted but change nothing: ranking is always lexical and
+ * `search_query` echoes the queries as given. No search response was ever recorded, so the page
+ * follows the spec's VectorStoreSearchResultsPage: `search_query` is an array (the doc example's
+ * plain string is not the schema), with `has_more: false` and `next_page: null`.
  */
 async function searchVectorStore(ctx: RouteContext): Promise<Reply> {
   const { state } = ctx;

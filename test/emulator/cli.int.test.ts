@@ -57,7 +57,12 @@ async function waitFor(read: () => string, pattern: RegExp, child: ChildProcess)
 
 describe('npm run emulator', () => {
   it('prints its base URL, answers the SDK and exits cleanly on SIGTERM', async () => {
-    const child = runEmulator({ EMULATOR_PORT: '0', EMULATOR_API_KEYS: 'sk-one,sk-two' });
+    const child = runEmulator({
+      EMULATOR_PORT: '0',
+      EMULATOR_API_KEYS: 'sk-one,sk-two',
+      EMULATOR_SDK_FIXTURES: '1',
+      EMULATOR_POLL_AFTER_MS: '25',
+    });
     const stdout = output(child.stdout);
     const [, baseURL] = await waitFor(
       stdout.text,
@@ -67,6 +72,10 @@ describe('npm run emulator', () => {
     const client = new OpenAI({ apiKey: 'sk-two', baseURL, maxRetries: 0 });
     const store = await client.vectorStores.create({ name: 'cli' });
     expect((await client.vectorStores.retrieve(store.id)).name).toBe('cli');
+    expect((await client.uploads.cancel('upload_abc123')).status).toBe('cancelled');
+    const file = await client.files.create({ file: new File(['x'], 'x.txt'), purpose: 'assistants' });
+    const attached = await client.vectorStores.files.create(store.id, { file_id: file.id }).withResponse();
+    expect(attached.response.headers.get('openai-poll-after-ms')).toBe('25');
     const stranger = new OpenAI({ apiKey: 'sk-three', baseURL, maxRetries: 0 });
     await expect(stranger.vectorStores.list()).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
 
@@ -95,5 +104,13 @@ describe('npm run emulator', () => {
       .split('\n')
       .filter((line) => line.trim() !== '' && !line.startsWith('npm warn'));
     expect(lines).toEqual(["emulator: EMULATOR_PORT must be an integer from 0 to 65535, got 'not-a-port'."]);
+  });
+
+  it('rejects an invalid fixtures flag the same way', async () => {
+    const child = runEmulator({ EMULATOR_PORT: '0', EMULATOR_SDK_FIXTURES: 'yes' });
+    const stderr = output(child.stderr);
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(1);
+    expect(stderr.text()).toContain("emulator: EMULATOR_SDK_FIXTURES must be '1' or '0', got 'yes'.");
   });
 });

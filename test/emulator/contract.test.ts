@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import addFormats from 'ajv-formats';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { contentDisposition } from '../../src/emulator/files.ts';
 import { type Harness, startEmulator } from './helpers.ts';
 
 interface OpenApi {
@@ -19,8 +20,32 @@ interface OpenApi {
 type JsonContent = { 'application/json': { schema: { $ref?: string; type?: string } } };
 type Json = Record<string, unknown>;
 
-const spec = JSON.parse(
-  readFileSync(new URL('../../vendor/openai/openapi.vector-stores.json', import.meta.url), 'utf8'),
+/**
+ * OpenAPI 3.0 writes "X or null" as `allOf: [X, {nullable: true}]` (Upload.file), which ajv
+ * refuses ("nullable" cannot be used without "type"). This rewrites each such allOf into the
+ * JSON Schema it means, `anyOf: [{allOf: [X]}, {type: 'null'}]`, in memory; the vendored file
+ * stays byte for byte.
+ */
+function nullableAllOf(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(nullableAllOf);
+  if (typeof node !== 'object' || node === null) return node;
+  const object = Object.fromEntries(Object.entries(node).map(([key, value]) => [key, nullableAllOf(value)]));
+  const members = object.allOf;
+  const isNullable = (member: unknown) =>
+    typeof member === 'object' && member !== null && 'nullable' in member && !('type' in member);
+  if (!Array.isArray(members) || !members.some(isNullable)) return object;
+  const kept = members.map((member) => {
+    if (!isNullable(member)) return member;
+    const { nullable: _nullable, ...rest } = member as Record<string, unknown>;
+    return rest;
+  });
+  return { anyOf: [{ ...object, allOf: kept }, { type: 'null' }] };
+}
+
+const spec = nullableAllOf(
+  JSON.parse(
+    readFileSync(new URL('../../vendor/openai/openapi.vector-stores.json', import.meta.url), 'utf8'),
+  ),
 ) as OpenApi;
 
 const ajv = new Ajv2019({ strict: false, allErrors: true });
@@ -92,6 +117,9 @@ const TO_SPEC: Record<string, (body: Json) => Json> = {
   '#/components/schemas/ListFilesResponse': (list) => listToSpec(list, fileToSpec),
   '#/components/schemas/ListVectorStoresResponse': (list) => listToSpec(list, vectorStoreToSpec),
   '#/components/schemas/ListVectorStoreFilesResponse': (list) => listToSpec(list, (file) => file),
+  // The nested File of a completed upload has the File's deviations.
+  '#/components/schemas/Upload': (upload) =>
+    upload.file === undefined ? upload : { ...upload, file: fileToSpec(upload.file as Json) },
 };
 
 let h: Harness;
@@ -147,9 +175,11 @@ describe('files', () => {
     await call('GET', '/v1/files', {}, { query: 'purpose=assistants&limit=5&order=asc' });
     await call('GET', '/v1/files/{file_id}', params);
 
-    const content = await h.api(`/files/${file.id}/content`);
+    // openai-dotnet FilesTests/DownloadContent: octet-stream whatever the type, name as an attachment.
+    const content = await h.api(`/files/${file.id}/content`, { headers: { accept: 'text/plain' } });
     expect(content.status).toBe(200);
-    expect(content.headers.get('content-type')).toBe('text/plain');
+    expect(content.headers.get('content-type')).toBe('application/octet-stream');
+    expect(content.headers.get('content-disposition')).toBe('attachment; filename="notes.txt"');
     expect(content.headers.get('x-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
     expect(await content.text()).toBe('hello world');
 
@@ -159,35 +189,63 @@ describe('files', () => {
     expect(empty.body.data).toEqual([]);
   });
 
-  it('errors use the OpenAI envelope and wording', async () => {
+  it('names a non-ASCII file in Content-Disposition with an ASCII fallback and filename*', async () => {
+    const file = await upload('你好 x.txt', 'hi');
+    const content = await h.api(`/files/${file.id}/content`);
+    expect(content.headers.get('content-disposition')).toBe(
+      `attachment; filename="__ x.txt"; filename*=UTF-8''%E4%BD%A0%E5%A5%BD%20x.txt`,
+    );
+    // Browsers' FormData percent-encodes quotes in part names; a raw client may still send them.
+    expect(contentDisposition('a "b" \\ c.txt')).toBe('attachment; filename="a \\"b\\" \\\\ c.txt"');
+  });
+
+  it('errors use the OpenAI envelope and wording, with the Files API detail', async () => {
     const form = new FormData();
     form.set('purpose', 'world_domination');
     form.set('file', new File(['x'], 'x.txt'));
     const purpose = await call('POST', '/v1/files', {}, { body: form, status: 400 });
-    expect(purpose.body.error).toEqual({
-      message:
-        "'world_domination' is not one of ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] - 'purpose'",
-      type: 'invalid_request_error',
-      param: 'purpose',
-      code: null,
+    // openai-dotnet FilesTests/UploadFileCanParseServiceError (386d6f1a), byte for byte.
+    const purposeMessage =
+      "'world_domination' is not one of ['fine-tune', 'assistants', 'batch', 'user_data', 'vision', 'evals'] - 'purpose'";
+    expect(purpose.body).toEqual({
+      error: { message: purposeMessage, type: 'invalid_request_error', param: 'purpose', code: null },
+      detail: { message: purposeMessage, code: null },
     });
 
-    const missing = await call('GET', '/v1/files/{file_id}', { file_id: 'file-nope' }, { status: 404 });
-    expect(missing.body.error).toEqual({
-      message: 'No such File object: file-nope',
-      type: 'invalid_request_error',
-      param: 'id',
-      code: null,
-    });
-    await call('DELETE', '/v1/files/{file_id}', { file_id: 'file-nope' }, { status: 404 });
-    await call('GET', '/v1/files/{file_id}/content', { file_id: 'file-nope' }, { status: 404 });
-
-    const prefix = await call('GET', '/v1/files/{file_id}', { file_id: 'vs_123' }, { status: 400 });
-    expect(prefix.body.error).toMatchObject({
-      message: "Invalid 'file_id': 'vs_123'. Expected an ID that begins with 'file-'.",
-      param: 'file_id',
-      code: 'invalid_value',
-    });
+    // openai-dotnet FilesTests/{Get,Delete,Download}FileCanParseServiceError: a malformed id is
+    // unknown (404), not a wrong prefix (400).
+    const recorded = {
+      error: {
+        message: 'No such File object: fake_id',
+        type: 'invalid_request_error',
+        param: 'id',
+        code: null,
+      },
+      detail: { message: 'No such File object: fake_id', code: null },
+    };
+    const params = { file_id: 'fake_id' };
+    for (const [method, template] of [
+      ['GET', '/v1/files/{file_id}'],
+      ['DELETE', '/v1/files/{file_id}'],
+      ['GET', '/v1/files/{file_id}/content'],
+    ] as const) {
+      const { body } = await call(method, template, params, { status: 404 });
+      expect(body, `${method} ${template}`).toEqual(recorded);
+    }
+    for (const fileId of ['file-nope', 'vs_123']) {
+      const { body } = await call('GET', '/v1/files/{file_id}', { file_id: fileId }, { status: 404 });
+      expect(body.error).toMatchObject({ message: `No such File object: ${fileId}`, param: 'id' });
+    }
+    // Other families keep the plain envelope and the prefix check (openai/openai-node#1700).
+    const store = await call(
+      'GET',
+      '/v1/vector_stores/{vector_store_id}',
+      { vector_store_id: 'vs_x' },
+      {
+        status: 404,
+      },
+    );
+    expect(store.body).not.toHaveProperty('detail');
 
     const limit = await call('GET', '/v1/files', {}, { query: 'limit=10001', status: 400 });
     expect(limit.body.error).toMatchObject({
@@ -394,6 +452,7 @@ describe('vector stores', () => {
 
 describe('vector store files', () => {
   it('attach, list, retrieve, update, content and detach match the spec', async () => {
+    h = await startEmulator({ pollAfterMs: 50 });
     const file = await upload('a.txt', 'alpha beta gamma');
     const store = (await call('POST', '/v1/vector_stores', {}, { json: { name: 's' } })).body;
     const params = { vector_store_id: store.id as string, file_id: file.id as string };
@@ -442,6 +501,29 @@ describe('vector store files', () => {
     const detached = await call('DELETE', '/v1/vector_stores/{vector_store_id}/files/{file_id}', params);
     expect(detached.body).toEqual({ id: file.id, object: 'vector_store.file.deleted', deleted: true });
     await call('GET', '/v1/files/{file_id}', params); // the File survives a detach
+  });
+
+  it('sends no openai-poll-after-ms unless asked: no recorded response carries it', async () => {
+    const file = await upload('a.txt', 'x');
+    const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;
+    const storeParams = { vector_store_id: store.id as string };
+    const params = { ...storeParams, file_id: file.id as string };
+    const attached = await call('POST', '/v1/vector_stores/{vector_store_id}/files', params, {
+      json: { file_id: file.id },
+    });
+    const retrieved = await call('GET', '/v1/vector_stores/{vector_store_id}/files/{file_id}', params);
+    const batch = await call('POST', '/v1/vector_stores/{vector_store_id}/file_batches', storeParams, {
+      json: { file_ids: [file.id] },
+    });
+    const batchParams = { ...storeParams, batch_id: batch.body.id as string };
+    const polled = await call(
+      'GET',
+      '/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}',
+      batchParams,
+    );
+    for (const { headers } of [attached, retrieved, batch, polled]) {
+      expect(headers.has('openai-poll-after-ms')).toBe(false);
+    }
   });
 
   it('auto chunking is reported as static 800/400 and attributes default to {}', async () => {
@@ -504,7 +586,10 @@ describe('vector store files', () => {
       call('GET', '/v1/vector_stores/{vector_store_id}/files', params, { query, status });
     expect((await list('filter=done')).body.error).toMatchObject({ param: 'filter', code: 'invalid_value' });
     expect((await list(`after=${file.id}`, 404)).body.error).toMatchObject({ param: 'after' });
-    expect((await list(`after=${file.id}&before=${file.id}`)).body.error).toMatchObject({ param: 'before' });
+    // Both cursors name the file, which is not in the store's list (pagination.test.ts covers both).
+    expect((await list(`after=${file.id}&before=${file.id}`, 404)).body.error).toMatchObject({
+      param: 'after',
+    });
 
     await call('GET', '/v1/vector_stores/{vector_store_id}/files/{file_id}', params, { status: 404 });
     await call('POST', '/v1/vector_stores/{vector_store_id}/files/{file_id}', params, {
@@ -518,6 +603,7 @@ describe('vector store files', () => {
 
 describe('file batches', () => {
   it('create, retrieve, list files and cancel match the spec', async () => {
+    h = await startEmulator({ pollAfterMs: 50 });
     const a = await upload('a.txt', 'first');
     const b = await upload('b.md', 'second');
     const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;
@@ -610,6 +696,170 @@ describe('file batches', () => {
   });
 });
 
+describe('chunking and search', () => {
+  it('files report their strategy however attached, and search pages match the spec', async () => {
+    const text = Array.from({ length: 80 }, (_, i) => `Line ${i} mentions vector search.`).join(' ');
+    const a = await upload('a.txt', text);
+    const b = await upload('b.md', text);
+    const c = await upload('c.txt', 'A short text about search.');
+    const created = await call(
+      'POST',
+      '/v1/vector_stores',
+      {},
+      {
+        json: {
+          file_ids: [a.id],
+          chunking_strategy: {
+            type: 'static',
+            static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 50 },
+          },
+        },
+      },
+    );
+    const storeParams = { vector_store_id: created.body.id as string };
+    const batch = await call('POST', '/v1/vector_stores/{vector_store_id}/file_batches', storeParams, {
+      json: {
+        files: [
+          { file_id: b.id, attributes: { lang: 'en' }, chunking_strategy: { type: 'auto' } },
+          {
+            file_id: c.id,
+            chunking_strategy: {
+              type: 'static',
+              static: { max_chunk_size_tokens: 4096, chunk_overlap_tokens: 0 },
+            },
+          },
+        ],
+      },
+    });
+    const files = await call('GET', '/v1/vector_stores/{vector_store_id}/files', storeParams, {
+      query: 'order=asc',
+    });
+    expect((files.body.data as Json[]).map((file) => file.chunking_strategy)).toEqual([
+      { type: 'static', static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 50 } },
+      { type: 'static', static: { max_chunk_size_tokens: 800, chunk_overlap_tokens: 400 } },
+      { type: 'static', static: { max_chunk_size_tokens: 4096, chunk_overlap_tokens: 0 } },
+    ]);
+    await call('GET', '/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/files', {
+      ...storeParams,
+      batch_id: batch.body.id as string,
+    });
+
+    const search = await call('POST', '/v1/vector_stores/{vector_store_id}/search', storeParams, {
+      json: {
+        query: ['vector search', 'short text'],
+        max_num_results: 50,
+        rewrite_query: false,
+        ranking_options: { ranker: 'default-2024-11-15', score_threshold: 0.01 },
+        filters: {
+          type: 'or',
+          filters: [
+            { type: 'eq', key: 'lang', value: 'en' },
+            { type: 'nin', key: 'lang', value: ['en', 'de'] },
+          ],
+        },
+      },
+    });
+    expect(search.body).toMatchObject({
+      search_query: ['vector search', 'short text'],
+      has_more: false,
+      next_page: null,
+    });
+    // Only b carries lang; a and c have none, so neither branch of the filter holds for them.
+    const results = search.body.data as Json[];
+    expect(new Set(results.map((result) => result.file_id))).toEqual(new Set([b.id]));
+  });
+});
+
+describe('uploads', () => {
+  it('create, add part, complete and cancel match the spec', async () => {
+    const created = await call(
+      'POST',
+      '/v1/uploads',
+      {},
+      {
+        json: {
+          purpose: 'fine-tune',
+          filename: 'uploads_test_file.jsonl',
+          bytes: 8,
+          mime_type: 'text/jsonl',
+          expires_after: { anchor: 'created_at', seconds: 3600 },
+        },
+      },
+    );
+    expect(created.body).toMatchObject({ object: 'upload', status: 'pending' });
+    expect(created.body).not.toHaveProperty('file');
+    const params = { upload_id: created.body.id as string };
+    const partIds: string[] = [];
+    for (const bytes of [
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]) {
+      const form = new FormData();
+      form.set('data', new File([new Uint8Array(bytes)], 'data', { type: 'application/octet-stream' }));
+      const part = await call('POST', '/v1/uploads/{upload_id}/parts', params, { body: form });
+      expect(Object.keys(part.body)).toEqual(['id', 'object', 'created_at', 'upload_id']);
+      partIds.push(part.body.id as string);
+    }
+    const completed = await call('POST', '/v1/uploads/{upload_id}/complete', params, {
+      json: { part_ids: partIds },
+    });
+    expect(completed.body).toMatchObject({
+      status: 'completed',
+      file: { object: 'file', bytes: 8, purpose: 'fine-tune', created_at: created.body.created_at },
+    });
+    // The spec's Upload schema requires no `object`, and the nested file must validate as a File.
+    validate('#/components/schemas/OpenAIFile', fileToSpec(completed.body.file as Json));
+
+    const other = await call(
+      'POST',
+      '/v1/uploads',
+      {},
+      { json: { purpose: 'assistants', filename: 'a.txt', bytes: 1, mime_type: 'text/plain' } },
+    );
+    const cancelled = await call('POST', '/v1/uploads/{upload_id}/cancel', {
+      upload_id: other.body.id as string,
+    });
+    expect(cancelled.body).toMatchObject({ status: 'cancelled' });
+    expect(cancelled.body).not.toHaveProperty('file');
+  });
+
+  it('errors use the OpenAI envelope, with the Files API detail', async () => {
+    const missing = await call(
+      'POST',
+      '/v1/uploads/{upload_id}/cancel',
+      { upload_id: 'upload_nope' },
+      { status: 404 },
+    );
+    expect(missing.body).toEqual({
+      error: {
+        message: 'No such Upload object: upload_nope',
+        type: 'invalid_request_error',
+        param: 'id',
+        code: null,
+      },
+      detail: { message: 'No such Upload object: upload_nope', code: null },
+    });
+    const invalid = await call('POST', '/v1/uploads', {}, { json: { purpose: 'vision' }, status: 400 });
+    expect(invalid.body.error).toMatchObject({ param: 'filename', code: 'missing_required_parameter' });
+    const upload = await call(
+      'POST',
+      '/v1/uploads',
+      {},
+      { json: { purpose: 'vision', filename: 'a.png', bytes: 3, mime_type: 'image/png' } },
+    );
+    const params = { upload_id: upload.body.id as string };
+    const short = await call('POST', '/v1/uploads/{upload_id}/complete', params, {
+      json: { part_ids: [] },
+      status: 400,
+    });
+    expect(short.body.error).toMatchObject({ param: 'part_ids', code: 'invalid_value' });
+    await call('POST', '/v1/uploads/{upload_id}/cancel', params);
+    const form = new FormData();
+    form.set('data', new File(['abc'], 'data'));
+    await call('POST', '/v1/uploads/{upload_id}/parts', params, { body: form, status: 400 });
+  });
+});
+
 describe('the documented deviations', () => {
   it('are real: the spec rejects the raw wire forms that the normalisers rewrite', async () => {
     const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;
@@ -637,6 +887,45 @@ describe('the documented deviations', () => {
       last_id: null,
       has_more: false,
     });
+
+    const pending = (
+      await call(
+        'POST',
+        '/v1/uploads',
+        {},
+        { json: { purpose: 'assistants', filename: 'a.txt', bytes: 0, mime_type: 'text/plain' } },
+      )
+    ).body;
+    const completed = (
+      await call(
+        'POST',
+        '/v1/uploads/{upload_id}/complete',
+        { upload_id: pending.id as string },
+        {
+          json: { part_ids: [] },
+        },
+      )
+    ).body;
+    rejects('Upload', completed); // the nested File's status_details: null
+    rejects('Upload', { ...completed, file: { id: 'file-x' } }); // the nested File is validated at all
+  });
+
+  it('are the only ones: the schema forms the emulator follows are enforced', async () => {
+    const store = (await call('POST', '/v1/vector_stores', {}, { json: {} })).body;
+    const page = (
+      await call(
+        'POST',
+        '/v1/vector_stores/{vector_store_id}/search',
+        { vector_store_id: store.id as string },
+        {
+          json: { query: 'x' },
+        },
+      )
+    ).body;
+    const schema = ajv.getSchema('openapi.json#/components/schemas/VectorStoreSearchResultsPage')!;
+    expect(schema(page)).toBe(true);
+    // The operation's doc example shows search_query as a plain string; the schema does not allow it.
+    expect(schema({ ...page, search_query: 'x' })).toBe(false);
   });
 });
 

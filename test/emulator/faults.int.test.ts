@@ -140,6 +140,8 @@ describe('faults', () => {
       vectorStores: 1,
       storedBytes: 0,
       uploadsInFlight: 0,
+      openUploads: 0,
+      uploadPartBytes: 0,
     });
     const stats = (await (await control('stats')).json()) as {
       total: number;

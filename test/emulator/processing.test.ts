@@ -257,3 +257,30 @@ describe('search', () => {
     for (const result of results.data) expect(result.content[0]!.text.length).toBeLessThan(words.length / 2);
   });
 });
+
+describe('openai-poll-after-ms', () => {
+  it('with pollAfterMs, steers the SDK poll helpers, which otherwise wait 5 s between polls', async () => {
+    // The real clock: the SDK helper sleeps for real between polls. Processing is held, then
+    // released after 300 ms, so the first poll always finds the file in progress.
+    const { client, emulator } = await startEmulator({ processingDelayMs: 0, pollAfterMs: 20 });
+    const file = await uploadText(client, 'a.txt', 'hello');
+    const store = await client.vectorStores.create({ name: 's' });
+    emulator.setProcessing({ hold: true });
+    const release = setTimeout(() => emulator.setProcessing({ hold: false }), 300);
+    const started = performance.now();
+    try {
+      const done = await client.vectorStores.files.createAndPoll(store.id, { file_id: file.id });
+      expect(done.status).toBe('completed');
+    } finally {
+      clearTimeout(release);
+    }
+    expect(performance.now() - started).toBeLessThan(3000);
+    const polls = emulator.stats().byRoute['GET /v1/vector_stores/{vector_store_id}/files/{file_id}'];
+    expect(polls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('rejects a negative or fractional pollAfterMs', async () => {
+    await expect(startEmulator({ pollAfterMs: -1 })).rejects.toThrow(RangeError);
+    await expect(startEmulator({ pollAfterMs: 1.5 })).rejects.toThrow(RangeError);
+  });
+});

@@ -1,6 +1,6 @@
 /** Multipart uploads: streaming, filenames, aborted and oversized bodies. */
 
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { Readable } from 'node:stream';
 import { toStreamingFile } from 'openai';
 import { describe, expect, it } from 'vitest';
@@ -29,10 +29,11 @@ const multipartTail = `\r\n--${BOUNDARY}--\r\n`;
 /** Sends a body in chunks with Transfer-Encoding: chunked (no Content-Length), as toStreamingFile does. */
 function sendChunked(
   baseURL: string,
-  chunks: Array<string | Buffer>,
+  chunks: Iterable<string | Buffer>,
+  path = '/files',
 ): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${baseURL}/files`, {
+    const req = request(`${baseURL}${path}`, {
       method: 'POST',
       headers: { authorization: 'Bearer k', 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
     });
@@ -109,7 +110,7 @@ describe('uploads', () => {
     await until(() => emulator.inspect().uploadsInFlight === 1);
     req.destroy();
     await until(() => emulator.inspect().uploadsInFlight === 0);
-    expect(emulator.inspect()).toEqual({ files: 0, vectorStores: 0, storedBytes: 0, uploadsInFlight: 0 });
+    expectEmpty(emulator);
     expect(emulator.stats().requests[0]).toMatchObject({ route: 'POST /v1/files', status: null });
   });
 
@@ -204,7 +205,14 @@ describe('uploads', () => {
 });
 
 function expectEmpty(emulator: Emulator): void {
-  expect(emulator.inspect()).toEqual({ files: 0, vectorStores: 0, storedBytes: 0, uploadsInFlight: 0 });
+  expect(emulator.inspect()).toEqual({
+    files: 0,
+    vectorStores: 0,
+    storedBytes: 0,
+    uploadsInFlight: 0,
+    openUploads: 0,
+    uploadPartBytes: 0,
+  });
 }
 
 async function errorOf(response: Promise<Response>): Promise<Record<string, unknown>> {
@@ -212,3 +220,122 @@ async function errorOf(response: Promise<Response>): Promise<Record<string, unkn
   expect(resolved.status).toBe(400);
   return ((await resolved.json()) as { error: Record<string, unknown> }).error;
 }
+
+/** A multipart head for an upload part: field `data`, sent as a file as the SDK does. */
+const partHead = [
+  `--${BOUNDARY}`,
+  'Content-Disposition: form-data; name="data"; filename="data"',
+  'Content-Type: application/octet-stream',
+  '',
+  '',
+].join('\r\n');
+
+describe('upload parts (/v1/uploads)', () => {
+  it('streams a part sent by the SDK with toStreamingFile, and completes it into a File', async () => {
+    const { client, emulator } = await listenEmulator();
+    const chunk = Buffer.alloc(256 * 1024, 'u');
+    const upload = await client.uploads.create({
+      bytes: 16 * chunk.length + 3,
+      filename: 'big.jsonl',
+      mime_type: 'text/jsonl',
+      purpose: 'batch',
+    });
+    const big = await client.uploads.parts.create(upload.id, {
+      data: toStreamingFile(Readable.from(Array.from({ length: 16 }, () => chunk)), 'data'),
+    });
+    const tail = await client.uploads.parts.create(upload.id, { data: new File(['end'], 'data') });
+    expect(emulator.inspect()).toMatchObject({ openUploads: 1, uploadPartBytes: 16 * chunk.length + 3 });
+    const done = await client.uploads.complete(upload.id, { part_ids: [big.id, tail.id] });
+    const content = Buffer.from(await (await client.files.content(done.file!.id)).arrayBuffer());
+    expect(content.length).toBe(16 * chunk.length + 3);
+    expect(content.subarray(-4).toString()).toBe('uend');
+    expect(emulator.inspect()).toMatchObject({ files: 1, storedBytes: content.length, uploadPartBytes: 0 });
+  });
+
+  it('refuses a part over 64 MB while it streams in, and keeps nothing of it', async () => {
+    const { baseURL, client, emulator } = await listenEmulator({ maxStoredBytes: 1024 ** 3 });
+    const upload = await client.uploads.create({
+      bytes: 1,
+      filename: 'a.bin',
+      mime_type: 'application/octet-stream',
+      purpose: 'assistants',
+    });
+    const mb = Buffer.alloc(1024 * 1024, 'p');
+    function* body() {
+      yield partHead;
+      for (let i = 0; i < 64; i += 1) yield mb;
+      yield 'x';
+      yield multipartTail;
+    }
+    const { status, body: answer } = await sendChunked(baseURL, body(), `/uploads/${upload.id}/parts`);
+    expect(status).toBe(413);
+    expect(answer.error).toMatchObject({ param: 'data', code: 'payload_too_large' });
+    expect(emulator.inspect()).toMatchObject({
+      storedBytes: 0,
+      uploadPartBytes: 0,
+      uploadsInFlight: 0,
+      openUploads: 1,
+    });
+  });
+
+  it('keeps no part when the client aborts mid-part', async () => {
+    const { baseURL, client, emulator } = await listenEmulator();
+    const upload = await client.uploads.create({
+      bytes: 1,
+      filename: 'a.bin',
+      mime_type: 'application/octet-stream',
+      purpose: 'assistants',
+    });
+    const req = request(`${baseURL}/uploads/${upload.id}/parts`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k', 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+    });
+    req.on('error', () => {});
+    req.write(partHead);
+    req.write(Buffer.alloc(32 * 1024, 'p'));
+    await until(() => emulator.inspect().uploadsInFlight === 1);
+    req.destroy();
+    await until(() => emulator.inspect().uploadsInFlight === 0);
+    expect(emulator.inspect()).toMatchObject({ storedBytes: 0, uploadPartBytes: 0, openUploads: 1 });
+    expect(emulator.stats().requests.at(-1)).toMatchObject({
+      route: 'POST /v1/uploads/{upload_id}/parts',
+      status: null,
+    });
+  });
+
+  it('drains the body of a part refused before reading it, so the connection serves the next request', async () => {
+    const { baseURL, emulator } = await listenEmulator();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (path: string, chunks: Array<string | Buffer>) =>
+      new Promise<{ status: number; reused: boolean; body: string }>((resolve, reject) => {
+        const req = request(`${baseURL}${path}`, {
+          method: 'POST',
+          agent,
+          headers: { authorization: 'Bearer k', 'content-type': `multipart/form-data; boundary=${BOUNDARY}` },
+        });
+        req.on('response', (res) => {
+          let body = '';
+          res.on('data', (part: Buffer) => {
+            body += part.toString();
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket, body }));
+        });
+        req.on('error', reject);
+        for (const chunk of chunks) req.write(chunk);
+        req.end();
+      });
+    try {
+      const big = Buffer.alloc(4 * 1024 * 1024, 'q');
+      const refused = await send('/uploads/upload_missing/parts', [partHead, big, multipartTail]);
+      expect(refused.status).toBe(404);
+      expect(JSON.parse(refused.body)).toMatchObject({
+        error: { message: 'No such Upload object: upload_missing' },
+      });
+      const next = await send('/uploads/upload_missing/cancel', []);
+      expect(next).toMatchObject({ status: 404, reused: true });
+      expect(emulator.inspect()).toMatchObject({ storedBytes: 0, uploadsInFlight: 0 });
+    } finally {
+      agent.destroy();
+    }
+  });
+});
