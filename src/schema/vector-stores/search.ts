@@ -1,5 +1,4 @@
 import { GraphQLError } from 'graphql';
-import type OpenAI from 'openai';
 import type { SearchResult } from '../../upstream/index.ts';
 import { OPENAI_LIMITS } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
