@@ -73,6 +73,12 @@ export interface EmulatorStats {
   byRoute: Record<string, number>;
   /** The last 10,000 requests; `status` is null when no response was completed (resets, stalls). */
   requests: Array<{ method: string; route: string; path: string; status: number | null }>;
+  /**
+   * The most /v1 requests in flight at once, from arrival to the end of their answer, per API key
+   * (the last 8 characters of its bearer key; `(none)` without one): what a client's concurrency
+   * limit must keep down.
+   */
+  maxInFlight: Record<string, number>;
 }
 
 export interface EmulatorInspection {
@@ -134,14 +140,28 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   ]);
   const faults = new FaultInjector(options.seed ?? 0);
 
-  let stats: EmulatorStats = { total: 0, byRoute: {}, requests: [] };
+  let stats: EmulatorStats = { total: 0, byRoute: {}, requests: [], maxInFlight: {} };
   // Responses deliberately left hanging by a stall fault; close() ends them.
   const stalled = new Set<ServerResponse>();
   const sockets = new Set<Socket>();
   let shutdown = new AbortController();
   let server: Server | null = null;
 
-  function record(method: string, route: string, path: string, res: ServerResponse): void {
+  /** Requests in flight now, per key, for `maxInFlight`. */
+  const inFlight = new Map<string, number>();
+
+  function record(
+    method: string,
+    route: string,
+    path: string,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): void {
+    const key = bearerKey(req)?.slice(-8) ?? '(none)';
+    const now = (inFlight.get(key) ?? 0) + 1;
+    inFlight.set(key, now);
+    stats.maxInFlight[key] = Math.max(stats.maxInFlight[key] ?? 0, now);
+    res.once('close', () => inFlight.set(key, (inFlight.get(key) ?? 1) - 1));
     stats.total += 1;
     stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
     const entry: EmulatorStats['requests'][number] = { method, route, path, status: null };
@@ -173,7 +193,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     const method = req.method ?? 'GET';
     const match = router.match(method, url.pathname);
     const routeKey = match ? match.route.key : `${method} ${UNMATCHED_ROUTE}`;
-    record(method, routeKey, url.pathname, res);
+    record(method, routeKey, url.pathname, req, res);
 
     const { delayMs, action } = faults.decide(routeKey, `${method} ${url.pathname}`);
     if (delayMs > 0) await sleep(delayMs, undefined, { signal: shutdown.signal });
@@ -306,11 +326,12 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         total: stats.total,
         byRoute: { ...stats.byRoute },
         requests: stats.requests.slice(-MAX_RECORDED_REQUESTS).map((entry) => ({ ...entry })),
+        maxInFlight: { ...stats.maxInFlight },
       };
     },
 
     resetStats() {
-      stats = { total: 0, byRoute: {}, requests: [] };
+      stats = { total: 0, byRoute: {}, requests: [], maxInFlight: {} };
     },
 
     reset() {

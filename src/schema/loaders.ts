@@ -14,6 +14,12 @@ export interface Loaders {
   /** Keyed `vs_...:vsfb_...`. */
   fileBatch: DataLoader<string, FileBatch | null>;
   file: DataLoader<string, FileObject | null>;
+  /**
+   * One read of a list page (or a search) per request for the same arguments, however many
+   * fields ask for it (aliases, a subscription's subscribers sharing one state's loaders), made
+   * through the loaders' own upstream.
+   */
+  read<T>(key: readonly unknown[], call: (upstream: Upstream) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -27,7 +33,20 @@ export interface LoaderOptions {
 export function createLoaders(upstream: Upstream, options: LoaderOptions = { batching: true }): Loaders {
   const naive: NaiveLoading = options.batching ? undefined : { batch: false, cache: false };
   const vectorStore = createVectorStoreLoader(upstream, naive);
+  const reads = new Map<string, Promise<unknown>>();
   return {
+    read<T>(key: readonly unknown[], call: (through: Upstream) => Promise<T>): Promise<T> {
+      if (naive) return call(upstream);
+      const id = JSON.stringify(key);
+      let pending = reads.get(id) as Promise<T> | undefined;
+      if (!pending) {
+        pending = call(upstream);
+        reads.set(id, pending);
+        // A failed read is not kept: a later field may ask again.
+        pending.catch(() => reads.delete(id));
+      }
+      return pending;
+    },
     vectorStore,
     vectorStoreFile: createVectorStoreFileLoader(upstream, vectorStore, naive),
     fileBatch: createFileBatchLoader(upstream, naive),

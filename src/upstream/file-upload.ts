@@ -28,6 +28,8 @@ export interface UploadOptions {
   /** Seconds after which OpenAI deletes the file (`expires_after`, anchored at its creation). */
   expiresAfterSeconds?: number | undefined;
   signal?: AbortSignal;
+  /** Called once every byte of the file and the closing boundary went out, with the file's size. */
+  onBodySent?: (bytes: number) => void;
   /**
    * Upstream idle timeout (undici headersTimeout + bodyTimeout): how long upstream may stall, either not
    * accepting body bytes or not answering, and between response body chunks. A slow *source* is not
@@ -68,8 +70,13 @@ function rfc5987(value: string): string {
   );
 }
 
+/** The name as it is sent: control characters and lone surrogates replaced. */
+export function sentFilename(filename: string): string {
+  return filename.replace(CONTROL_CHARS, '_').replace(LONE_SURROGATES, '\uFFFD');
+}
+
 export function contentDispositionForFile(filename: string): string {
-  const cleaned = filename.replace(CONTROL_CHARS, '_').replace(LONE_SURROGATES, '\uFFFD');
+  const cleaned = sentFilename(filename);
   // Backslash and quote as RFC 9110 quoted-pairs, which busboy and other parsers unescape.
   let header = `form-data; name="file"; filename="${cleaned.replace(/[\\"]/g, '\\$&')}"`;
   // The quoted form carries raw UTF-8, which some parsers read as latin1 (busboy's default), so
@@ -189,12 +196,15 @@ export async function uploadFileStream(
     `--${boundary}\r\nContent-Disposition: ${contentDispositionForFile(file.filename)}\r\n` +
     `Content-Type: ${safeMimetype(file.mimetype)}\r\n\r\n`;
 
+  let bytes = 0;
   async function* multipart(): AsyncGenerator<Buffer> {
     yield Buffer.from(preamble, 'utf8');
     try {
       for await (const chunk of source) {
         if (failure) throw failure;
-        yield toBuffer(chunk);
+        const buffer = toBuffer(chunk);
+        bytes += buffer.byteLength;
+        yield buffer;
       }
     } catch (err) {
       // The source's own error (a size limit, a client gone) is the caller-facing reason, not the
@@ -203,6 +213,7 @@ export async function uploadFileStream(
     }
     if (failure) throw failure;
     yield Buffer.from(`\r\n--${boundary}--\r\n`, 'utf8');
+    options.onBodySent?.(bytes);
   }
 
   // highWaterMark 1: pull one chunk at a time so nothing is read ahead of what undici has written.

@@ -3,8 +3,8 @@ import { APIUserAbortError } from 'openai';
 import { deadlineSignal, linkSignals } from '../signals.ts';
 import type { UpstreamBudget } from './budget.ts';
 import type { UpstreamClient, UpstreamPolicy } from './client.ts';
-import { toUpstreamError, type UpstreamError } from './errors.ts';
-import { type FilePurpose, type FileToUpload, uploadFileStream } from './file-upload.ts';
+import { toUpstreamError, UpstreamError } from './errors.ts';
+import { type FilePurpose, type FileToUpload, sentFilename, uploadFileStream } from './file-upload.ts';
 import type {
   FileBatch,
   FileObject,
@@ -44,6 +44,12 @@ interface Attempts {
   /** The per-call deadline applies (an upload lasts as long as the client takes to send it). */
   deadline: boolean;
 }
+
+/** Outcomes of a call whose request may have been applied though no answer came. */
+const ANSWER_LOST: ReadonlySet<string> = new Set(['UPSTREAM_TIMEOUT', 'UPSTREAM_UNAVAILABLE']);
+/** The newest files read to find an upload whose answer was lost. */
+const RECOVERY_PAGE = 100;
+const CLOCK_LEEWAY_SECONDS = 60;
 
 /** Longer poll hints are treated as this: a poller still has deadlines to keep. */
 const MAX_POLL_AFTER_MS = 60_000;
@@ -223,6 +229,8 @@ export class Upstream {
     file.body.once('error', (error) => {
       sourceError = error;
     });
+    let sent: { bytes: number; at: number } | undefined;
+    const startedAt = Math.floor(Date.now() / 1000);
     try {
       return await this.run(
         'files.create',
@@ -231,13 +239,47 @@ export class Upstream {
             uploadFileStream(uploadTarget(this.client), file, {
               ...options,
               timeoutMs: this.policy.callTimeoutMs,
+              onBodySent: (bytes) => {
+                sent = { bytes, at: startedAt };
+              },
             }),
           ),
         { retries: 0, cancellable: false, deadline: false },
       );
     } catch (error) {
-      throw sourceError ?? error;
+      if (sourceError) throw sourceError;
+      if (sent && error instanceof UpstreamError && ANSWER_LOST.has(error.code)) {
+        const found = await this.findUploaded(sentFilename(file.filename), options.purpose, sent).catch(
+          () => null,
+        );
+        if (found) return found;
+      }
+      throw error;
     }
+  }
+
+  /**
+   * The File an upload created when its answer was lost (the body went out whole, then the
+   * answer timed out or the connection failed): OpenAI may well have stored it, and an upload
+   * the caller is told failed would then cost storage unseen. The newest files are read once and
+   * one with the same name, purpose and size, created since the upload began (give or take a
+   * minute of clock difference), is taken for it.
+   */
+  private async findUploaded(
+    filename: string,
+    purpose: FilePurpose,
+    sent: { bytes: number; at: number },
+  ): Promise<FileObject | null> {
+    const page = await this.listFiles({ limit: RECOVERY_PAGE, order: 'desc', purpose });
+    return (
+      page.data.find(
+        (candidate) =>
+          candidate.filename === filename &&
+          candidate.bytes === sent.bytes &&
+          // OpenAI's clock and ours may differ: a minute's leeway.
+          candidate.created_at >= sent.at - CLOCK_LEEWAY_SECONDS,
+      ) ?? null
+    );
   }
 
   pollFileBatch(vectorStoreId: string, batchId: string): Promise<Polled<FileBatch>> {

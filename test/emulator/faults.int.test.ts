@@ -63,6 +63,21 @@ describe('faults', () => {
     expect(refused.status).toBe(400);
   });
 
+  it('records the most requests in flight at once per API key', async () => {
+    const { emulator, baseURL } = await listenEmulator();
+    emulator.setFaults({ latencyMs: 100 });
+    const a = new OpenAI({ apiKey: 'sk-key-aaaaaaaa', baseURL, maxRetries: 0 });
+    const b = new OpenAI({ apiKey: 'sk-key-bbbbbbbb', baseURL, maxRetries: 0 });
+    await Promise.all([
+      a.vectorStores.list(),
+      a.vectorStores.list(),
+      a.vectorStores.list(),
+      b.vectorStores.list(),
+    ]);
+    await a.vectorStores.list();
+    expect(emulator.stats().maxInFlight).toEqual({ aaaaaaaa: 3, bbbbbbbb: 1 });
+  });
+
   it('is reproducible from the seed', async () => {
     const { emulator, api } = await listenEmulator();
     const run = async (seed: number): Promise<number[]> => {
@@ -152,7 +167,12 @@ describe('faults', () => {
 
     expect((await control('reset', {})).status).toBe(200);
     expect(await (await control('inspect')).json()).toMatchObject({ vectorStores: 0 });
-    expect(await (await control('stats')).json()).toEqual({ total: 0, byRoute: {}, requests: [] });
+    expect(await (await control('stats')).json()).toEqual({
+      total: 0,
+      byRoute: {},
+      requests: [],
+      maxInFlight: {},
+    });
     expect(await (await control('processing', {})).json()).toEqual({ delayMs: 0, hold: false });
   });
 });

@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGlobalId, encodeGlobalId } from '../../src/schema/ids.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
-import { type GraphQLBody, malformation, type RawResponse, send, watchProcess } from './support.ts';
+import {
+  type GraphQLBody,
+  malformation,
+  type RawResponse,
+  STACK_TRACE,
+  send,
+  watchProcess,
+} from './support.ts';
 
 /**
  * 1,000 generated bad requests (fast-check, fixed seed): bodies that are not JSON or not GraphQL
@@ -819,6 +826,7 @@ const malformedRequest: fc.Arbitrary<Case> = fc.oneof(
 /** What a response to a malformed request must not be; null when it is fine. */
 function verdict(request: Case, response: RawResponse): string | null {
   if (response.status >= 500) return `HTTP ${response.status}`;
+  if (STACK_TRACE.test(response.text)) return 'a stack trace in the answer';
   if (request.statuses && !request.statuses.includes(response.status)) {
     return `HTTP ${response.status}, expected ${request.statuses.join(' or ')}`;
   }

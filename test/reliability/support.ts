@@ -30,6 +30,9 @@ export function watchProcess(): { problems: unknown[]; stop(): void } {
   };
 }
 
+/** A stack frame, or a path into node_modules: what no answer may carry. */
+export const STACK_TRACE = /\bat \S+ \(?[^)\s]*:\d+:\d+\)?|node_modules\//;
+
 export interface RawResponse {
   status: number;
   contentType: string | null;

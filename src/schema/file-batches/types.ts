@@ -68,7 +68,10 @@ builder.node(FileBatchRef, {
         // Batch listings may carry reduced objects, so they do not prime the file loader.
         resolve: (batch, args, context) =>
           resolveFileList(args, batch.file_counts, {
-            fetch: (page) => context.upstream.listFileBatchFiles(batch.vector_store_id, batch.id, page),
+            fetch: (page) =>
+              context.loaders.read(['vectorStores.fileBatches.listFiles', batch.id, page], (upstream) =>
+                upstream.listFileBatchFiles(batch.vector_store_id, batch.id, page),
+              ),
           }),
       },
       VectorStoreFileConnection,

@@ -73,11 +73,12 @@ interface UploadOutcome {
 
 builder.mutationField('uploadFiles', (t) =>
   t.field({
-    // The store, an upload per file, the attach, a delete per file that did not attach, the wait.
+    // The store; per file, its upload, a look for it should the answer be lost, and its delete
+    // should it not attach; the attach; the wait.
     ...costs(
       inputPrice((input) => {
         const files = lengthOf(input.files);
-        const calls = 1 + 2 * files + attachCalls(files) + waitCalls(input.waitSeconds, attachBatches(files));
+        const calls = 1 + 3 * files + attachCalls(files) + waitCalls(input.waitSeconds, attachBatches(files));
         return { calls, rows: files };
       }),
     ),

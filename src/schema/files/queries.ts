@@ -34,7 +34,9 @@ builder.queryFields((t) => ({
         connectionFromUpstream(args, args.order ?? 'desc', {
           supportsBefore: false,
           fetch: ({ limit, order, after }) =>
-            context.upstream.listFiles({ limit, order, after, purpose: args.purpose ?? undefined }),
+            context.loaders.read(['files.list', limit, order, after, args.purpose], (upstream) =>
+              upstream.listFiles({ limit, order, after, purpose: args.purpose ?? undefined }),
+            ),
           prime: primeWith(context.loaders.file, (file) => file.id),
         }),
     },

@@ -144,7 +144,10 @@ builder.objectFields(VectorStoreRef, (t) => ({
       },
       resolve: (store, args, context) =>
         resolveFileList(args, store.file_counts, {
-          fetch: (page) => context.upstream.listVectorStoreFiles(store.id, page),
+          fetch: (page) =>
+            context.loaders.read(['vectorStores.files.list', store.id, page], (upstream) =>
+              upstream.listVectorStoreFiles(store.id, page),
+            ),
           prime: primeWith(context.loaders.vectorStoreFile, (file) =>
             encodeNestedId(file.vector_store_id, file.id),
           ),

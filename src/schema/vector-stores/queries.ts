@@ -33,7 +33,8 @@ builder.queryFields((t) => ({
       resolve: (_root, args, context) =>
         connectionFromUpstream(args, args.order ?? 'desc', {
           supportsBefore: true,
-          fetch: (page) => context.upstream.listVectorStores(page),
+          fetch: (page) =>
+            context.loaders.read(['vectorStores.list', page], (upstream) => upstream.listVectorStores(page)),
           prime: primeWith(context.loaders.vectorStore, (store) => store.id),
         }),
     },

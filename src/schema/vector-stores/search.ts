@@ -71,12 +71,16 @@ builder.objectField(VectorStoreRef, 'search', (t) =>
           },
         );
       }
-      const { data: results } = await context.upstream.search(store.id, {
+      const request = {
         query: args.query,
         max_num_results: args.maxResults ?? undefined,
         filters: args.filters == null ? undefined : validateFilter(args.filters, 'filters'),
         rewrite_query: args.rewriteQuery ?? undefined,
-      });
+      };
+      const { data: results } = await context.loaders.read(
+        ['vectorStores.search', store.id, request],
+        (upstream) => upstream.search(store.id, request),
+      );
       return results.map((result) => ({ ...result, vectorStoreId: store.id }));
     },
   }),
