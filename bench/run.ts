@@ -4,6 +4,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { dashboardScenario } from './dashboard.ts';
 import { FAIR_RULES, overheadScenario } from './overhead.ts';
 import { soakScenario } from './soak.ts';
+import { subscriptionsScenario } from './subscriptions.ts';
 import { removeBenchDir, type ScenarioResult, startNoiseMeter } from './support.ts';
 import { uploadScenario } from './upload.ts';
 
@@ -14,6 +15,7 @@ import { uploadScenario } from './upload.ts';
  *   npm run bench                    all scenarios (about 10 minutes), rewrites BENCHMARKS.md
  *   npm run bench -- --quick         each scenario for a few seconds: a smoke check; prints only
  *   npm run bench -- soak overhead   only these scenarios; prints only
+ *   npm run bench -- subscriptions   500 live-status streams beside a query (about 3 minutes)
  *
  * Only a full run writes BENCHMARKS.md, so the file always holds one complete run.
  */
@@ -26,6 +28,7 @@ const scenarios: Record<string, () => Promise<ScenarioResult[]>> = {
   overhead: async () => [await overheadScenario({ quick, latenciesMs: LATENCIES_MS })],
   dashboard: async () => [await dashboardScenario({ quick, latenciesMs: LATENCIES_MS })],
   upload: async () => [await uploadScenario({ quick })],
+  subscriptions: async () => [await subscriptionsScenario({ quick })],
   soak: async () => [await soakScenario({ quick })],
 };
 const unknown = wanted.filter((name) => !(name in scenarios));
