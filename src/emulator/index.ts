@@ -10,6 +10,8 @@
  *   POST /__emulator/processing   {"delayMs": n, "hold": bool}
  *   GET  /__emulator/inspect      object counts, stored bytes and open uploads
  */
+
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -196,7 +198,11 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     record(method, routeKey, url.pathname, req, res);
 
     const { delayMs, action } = faults.decide(routeKey, `${method} ${url.pathname}`);
-    if (delayMs > 0) await sleep(delayMs, undefined, { signal: shutdown.signal });
+    if (delayMs > 0) {
+      // Every delayed request listens on the one shutdown signal, hundreds at a time under load.
+      setMaxListeners(0, shutdown.signal);
+      await sleep(delayMs, undefined, { signal: shutdown.signal });
+    }
     if (action.kind === 'reset') {
       req.socket.destroy();
       return;

@@ -73,7 +73,8 @@ export class Poller<K extends LiveKind> {
     private readonly timing: PollTiming,
     private readonly onStop: () => void,
     /** Runs each status read when the credential's poll rate allows. */
-    private readonly throttle: <T>(read: () => Promise<T>) => Promise<T> = (read) => read(),
+    private readonly throttle: <T>(read: () => Promise<T>, signal: AbortSignal) => Promise<T> = (read) =>
+      read(),
   ) {
     this.upstream = createUpstream(this.controller.signal);
     this.readsUpstream = createUpstream(undefined);
@@ -136,7 +137,10 @@ export class Poller<K extends LiveKind> {
     while (!this.stopped) {
       let delay: number;
       try {
-        const { value, pollAfterMs } = await this.throttle(() => behaviour.poll(this.upstream, this.target));
+        const { value, pollAfterMs } = await this.throttle(
+          () => behaviour.poll(this.upstream, this.target),
+          this.controller.signal,
+        );
         if (this.stopped) return;
         failures = 0;
         const fingerprint = behaviour.fingerprint(value);

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import pThrottle from 'p-throttle';
+import PQueue from 'p-queue';
 import {
   Upstream,
   type UpstreamCall,
@@ -70,8 +70,8 @@ export interface LiveOwner {
 interface Share {
   pollers: number;
   watches: number;
-  /** Runs a status read when the credential's poll rate allows. */
-  throttle: <T>(read: () => Promise<T>) => Promise<T>;
+  /** Runs a status read when the credential's poll rate allows; a stopped poller's leaves the queue. */
+  throttle: <T>(read: () => Promise<T>, signal: AbortSignal) => Promise<T>;
 }
 
 function tooMany(what: string, limit: number): GraphQLError {
@@ -187,8 +187,9 @@ export class LiveRegistry {
     const key = credentialKeyOf(owner);
     let share = this.shares.get(key);
     if (!share) {
-      const throttle = pThrottle({ limit: this.limits.pollsPerSecond, interval: 1000 });
-      share = { pollers: 0, watches: 0, throttle: (read) => throttle(read)() };
+      // A sliding window: no more reads in any second than the rate, never a burst at its edge.
+      const queue = new PQueue({ intervalCap: this.limits.pollsPerSecond, interval: 1000, strict: true });
+      share = { pollers: 0, watches: 0, throttle: (read, signal) => queue.add(read, { signal }) };
       this.shares.set(key, share);
     }
     return share;
