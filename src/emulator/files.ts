@@ -80,6 +80,7 @@ async function createFile(ctx: RouteContext): Promise<Reply> {
     state.uploadsInFlight -= 1;
   }
 
+  ctx.note({ ...Object.fromEntries(upload.fields), ...(upload.file ? { file: upload.file.filename } : {}) });
   for (const name of upload.fields.keys()) {
     if (!UPLOAD_FIELDS.has(name)) throw unknownParameter(name);
   }

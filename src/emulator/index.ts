@@ -64,8 +64,23 @@ export interface EmulatorOptions {
    * it bends real semantics for those ids (see fixtures.ts). `reset()` seeds them again.
    */
   sdkFixtures?: boolean;
+  /**
+   * Keep each request's query parameters and body in `stats().requests`, so tests can check what
+   * a client sent. Off by default: bodies can be large.
+   */
+  recordRequests?: boolean;
   /** Default seed for fault randomness, used when a fault config brings none. */
   seed?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  route: string;
+  path: string;
+  status: number | null;
+  /** With `recordRequests`: the query string's parameters, and the body (JSON, or a form's fields). */
+  query?: Record<string, string>;
+  body?: unknown;
 }
 
 export interface EmulatorStats {
@@ -74,7 +89,7 @@ export interface EmulatorStats {
   /** Keyed by method and route template, e.g. "GET /v1/vector_stores/{vector_store_id}/files". */
   byRoute: Record<string, number>;
   /** The last 10,000 requests; `status` is null when no response was completed (resets, stalls). */
-  requests: Array<{ method: string; route: string; path: string; status: number | null }>;
+  requests: RecordedRequest[];
   /**
    * The most /v1 requests in flight at once, from arrival to the end of their answer, per API key
    * (the last 8 characters of its bearer key; `(none)` without one): what a client's concurrency
@@ -155,10 +170,11 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   function record(
     method: string,
     route: string,
-    path: string,
+    url: URL,
     req: IncomingMessage,
     res: ServerResponse,
-  ): void {
+  ): RecordedRequest {
+    const path = url.pathname;
     const key = bearerKey(req)?.slice(-8) ?? '(none)';
     const now = (inFlight.get(key) ?? 0) + 1;
     inFlight.set(key, now);
@@ -166,13 +182,15 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     res.once('close', () => inFlight.set(key, (inFlight.get(key) ?? 1) - 1));
     stats.total += 1;
     stats.byRoute[route] = (stats.byRoute[route] ?? 0) + 1;
-    const entry: EmulatorStats['requests'][number] = { method, route, path, status: null };
+    const entry: RecordedRequest = { method, route, path, status: null };
+    if (options.recordRequests) entry.query = Object.fromEntries(url.searchParams);
     stats.requests.push(entry);
     // Trim in bulk so recording stays O(1) amortised.
     if (stats.requests.length > 2 * MAX_RECORDED_REQUESTS) stats.requests.splice(0, MAX_RECORDED_REQUESTS);
     res.once('finish', () => {
       entry.status = res.statusCode;
     });
+    return entry;
   }
 
   function hold(res: ServerResponse): void {
@@ -195,7 +213,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
     const method = req.method ?? 'GET';
     const match = router.match(method, url.pathname);
     const routeKey = match ? match.route.key : `${method} ${UNMATCHED_ROUTE}`;
-    record(method, routeKey, url.pathname, req, res);
+    const recorded = record(method, routeKey, url, req, res);
 
     const { delayMs, action } = faults.decide(routeKey, `${method} ${url.pathname}`);
     if (delayMs > 0) {
@@ -229,7 +247,14 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         req,
         params: match.params,
         query: url.searchParams,
-        body: () => readJsonBody(req),
+        body: async () => {
+          const body = await readJsonBody(req);
+          if (options.recordRequests) recorded.body = body;
+          return body;
+        },
+        note: (sent) => {
+          if (options.recordRequests) recorded.body = sent;
+        },
       });
     } catch (error) {
       // A client gone mid-body (an upload or a JSON body) is owed no answer, and is no fault of ours.

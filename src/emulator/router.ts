@@ -18,6 +18,8 @@ export interface RouteContext {
   query: URLSearchParams;
   /** The parsed JSON body, or undefined when the body is empty. */
   body(): Promise<unknown>;
+  /** Records what a request sent besides JSON (a multipart form's fields), when requests are recorded. */
+  note(sent: Record<string, unknown>): void;
 }
 
 export type Handler = (ctx: RouteContext) => Reply | Promise<Reply>;

@@ -18,6 +18,10 @@ export const OPENAI_LIMITS = {
   pairs: { max: 16, keyLength: 64, stringValueLength: 512 },
   /** A store's `expires_after.days`; the only anchor is `last_active_at`. */
   storeExpiryDays: { min: 1, max: 365 },
+  /** A static chunking strategy's chunk size (tokens), and what `auto` means. */
+  chunking: { size: { min: 100, max: 4096 }, auto: { size: 800, overlap: 400 } },
+  /** A search's `ranking_options.score_threshold`. */
+  scoreThreshold: { min: 0, max: 1 },
   /** One file through `POST /files`. */
   fileBytes: 512 * 1024 * 1024,
 } as const;

@@ -9,6 +9,8 @@ export type VectorStoreFile = OpenAI.VectorStores.VectorStoreFile;
 export type FileBatch = OpenAI.VectorStores.VectorStoreFileBatch;
 export type FileObject = OpenAI.FileObject;
 export type SearchResult = OpenAI.VectorStores.VectorStoreSearchResponse;
+/** One part of a store file's parsed text. */
+export type FileContent = OpenAI.VectorStores.Files.FileContentResponse;
 /** How many files of a store or a batch are in each processing state. */
 export type FileCounts = OpenAI.VectorStores.VectorStore['file_counts'];
 export type ListOrder = 'asc' | 'desc';

@@ -7,6 +7,7 @@ import { toUpstreamError, UpstreamError } from './errors.ts';
 import { type FilePurpose, type FileToUpload, sentFilename, uploadFileStream } from './file-upload.ts';
 import type {
   FileBatch,
+  FileContent,
   FileObject,
   FileStatus,
   Page,
@@ -139,14 +140,32 @@ export class Upstream {
     return this.read('files.retrieve', (options) => this.sdk.files.retrieve(fileId, options));
   }
 
-  /** A POST, but it changes nothing upstream, so it is retried like a read. */
+  /**
+   * A POST, but it changes nothing upstream, so it is retried like a read. The page keeps the
+   * queries OpenAI searched with (`search_query`), which the SDK's page type leaves out.
+   */
   search(
     vectorStoreId: string,
     body: OpenAI.VectorStores.VectorStoreSearchParams,
-  ): Promise<Page<SearchResult>> {
-    return this.read('vectorStores.search', (options) =>
-      pageOf(this.sdk.vectorStores.search(vectorStoreId, body, options)),
-    );
+  ): Promise<Page<SearchResult> & { searchQuery: string[] }> {
+    return this.read('vectorStores.search', async (options) => {
+      const { data: page, request_id } = await this.sdk.vectorStores
+        .search(vectorStoreId, body, options)
+        .withResponse();
+      const raw = (page as unknown as { body?: { search_query?: unknown; has_more?: unknown } }).body;
+      const searched = raw?.search_query;
+      return {
+        data: page.data,
+        hasMore: raw?.has_more === true,
+        requestId: request_id,
+        // The schema says a list; the documentation's example shows a string.
+        searchQuery: Array.isArray(searched)
+          ? searched.map(String)
+          : typeof searched === 'string'
+            ? [searched]
+            : [],
+      };
+    });
   }
 
   createVectorStore(body: OpenAI.VectorStores.VectorStoreCreateParams): Promise<VectorStore> {
@@ -180,6 +199,20 @@ export class Upstream {
   cancelFileBatch(vectorStoreId: string, batchId: string): Promise<FileBatch> {
     return this.write('vectorStores.fileBatches.cancel', (options) =>
       this.sdk.vectorStores.fileBatches.cancel(batchId, { vector_store_id: vectorStoreId }, options),
+    );
+  }
+
+  /** Attaches one file (`addFiles` goes through batches). */
+  attachFile(vectorStoreId: string, body: OpenAI.VectorStores.FileCreateParams): Promise<VectorStoreFile> {
+    return this.write('vectorStores.files.create', (options) =>
+      this.sdk.vectorStores.files.create(vectorStoreId, body, options),
+    );
+  }
+
+  /** The parsed text of one file of a store. */
+  fileContent(vectorStoreId: string, fileId: string): Promise<Page<FileContent>> {
+    return this.read('vectorStores.files.content', (options) =>
+      pageOf(this.sdk.vectorStores.files.content(fileId, { vector_store_id: vectorStoreId }, options)),
     );
   }
 

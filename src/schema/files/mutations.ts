@@ -4,6 +4,7 @@ import type { Context } from '../../context.ts';
 import { discardUploads, receiveUpload } from '../../uploads/receive.ts';
 import { type FileObject, UpstreamError } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
+import { ChunkingStrategyInput, chunkingParam } from '../chunking.ts';
 import { costs, inputPrice, lengthOf } from '../cost.ts';
 import {
   type ErrorContext,
@@ -21,8 +22,9 @@ import {
   waitForBatches,
 } from '../file-batches/wait.ts';
 import { parseVectorStoreId } from '../ids.ts';
-import { type Attributes, validateAttributes, validateCount } from '../validation.ts';
+import { validateAttributes, validateCount } from '../validation.ts';
 import {
+  type AttachSettings,
   attachBatches,
   attachCalls,
   attachFiles,
@@ -54,6 +56,10 @@ const UploadFilesInput = builder.inputType('UploadFilesInput', {
     attributes: t.field({
       type: 'JSONObject',
       description: FILE_ATTRIBUTES_INPUT,
+    }),
+    chunkingStrategy: t.field({
+      type: ChunkingStrategyInput,
+      description: "How the files are chunked for search; OpenAI's default (auto) when left out.",
     }),
     waitSeconds: t.int({ description: WAIT_SECONDS_DESCRIPTION }),
   }),
@@ -91,19 +97,25 @@ builder.mutationField('uploadFiles', (t) =>
     },
     resolve: (_root, { input }, context) => {
       const errors: ErrorContext = {
-        paths: inputPaths({ vector_store_id: 'input.vectorStoreId', attributes: 'input.attributes' }),
+        paths: inputPaths({
+          vector_store_id: 'input.vectorStoreId',
+          attributes: 'input.attributes',
+          chunking_strategy: 'input.chunkingStrategy',
+        }),
         notFound: { field: 'input.vectorStoreId', message: 'No such vector store.' },
       };
       return guarded(errors, async () => {
         let vectorStoreId: string;
-        let attributes: Attributes | undefined;
+        const settings: AttachSettings = {};
         let waitSeconds: number | null;
         try {
           vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
           validateCount(input.files, 'input.files', { min: 1, max: context.uploadLimits.maxFiles }, 'files');
-          attributes = input.attributes
-            ? validateAttributes(input.attributes, 'input.attributes')
-            : undefined;
+          if (input.attributes)
+            settings.attributes = validateAttributes(input.attributes, 'input.attributes');
+          if (input.chunkingStrategy) {
+            settings.chunking = chunkingParam(input.chunkingStrategy, 'input.chunkingStrategy');
+          }
           waitSeconds = parseWaitSeconds(input.waitSeconds, 'input.waitSeconds');
           // One read spares streaming every file only to find there is nowhere to attach it.
           if (!(await context.loaders.vectorStore.load(vectorStoreId))) {
@@ -124,7 +136,7 @@ builder.mutationField('uploadFiles', (t) =>
               context,
               vectorStoreId,
               uploaded.map((outcome) => outcome.file.id),
-              attributes,
+              settings,
             );
         failures.push(...(await removeUnattached(context, uploaded, failed)));
         failures.sort((a, b) => a.index - b.index);

@@ -1,3 +1,4 @@
+import type OpenAI from 'openai';
 import type { Context } from '../../context.ts';
 import {
   type FileBatch,
@@ -7,6 +8,7 @@ import {
   walkPages,
 } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
+import type { ChunkingParam } from '../chunking.ts';
 import { costs, price, rowsPrice } from '../cost.ts';
 import { FileFailure, type FileFailureShape } from '../errors.ts';
 import { FileBatchRef } from '../file-batches/types.ts';
@@ -64,11 +66,22 @@ export interface AttachResult {
  * go out again, once. A refusal (4xx) changed nothing, so a batch refused for one named file goes
  * out again without that file.
  */
+/** What the files are attached with: the same for all, or, for some, their own. */
+export interface AttachSettings {
+  attributes?: Attributes | undefined;
+  chunking?: ChunkingParam | undefined;
+  /** Settings of single files, which replace the shared ones for those files. */
+  perFile?: ReadonlyMap<
+    string,
+    { attributes?: Attributes | undefined; chunking?: ChunkingParam | undefined }
+  >;
+}
+
 export async function attachFiles(
   context: Context,
   vectorStoreId: string,
   fileIds: readonly string[],
-  attributes: Attributes | undefined,
+  settings: AttachSettings,
 ): Promise<AttachResult> {
   const result: AttachResult = { batches: [], attached: [], failed: new Map() };
   for (let start = 0; start < fileIds.length; start += MAX_FILES_PER_BATCH) {
@@ -76,18 +89,39 @@ export async function attachFiles(
       context,
       vectorStoreId,
       fileIds.slice(start, start + MAX_FILES_PER_BATCH),
-      attributes,
+      settings,
       result,
     );
   }
   return result;
 }
 
+/**
+ * A batch's body: its files with the shared settings, or, when some have their own, each file
+ * with its settings (OpenAI then ignores the shared ones, so they are repeated per file).
+ */
+function batchBody(fileIds: string[], settings: AttachSettings): OpenAI.VectorStores.FileBatchCreateParams {
+  const { attributes, chunking, perFile } = settings;
+  if (!perFile || !fileIds.some((id) => perFile.has(id))) {
+    return { file_ids: fileIds, attributes, chunking_strategy: chunking };
+  }
+  return {
+    files: fileIds.map((id) => {
+      const own = perFile.get(id);
+      return {
+        file_id: id,
+        attributes: own?.attributes ?? attributes,
+        chunking_strategy: own?.chunking ?? chunking,
+      };
+    }),
+  };
+}
+
 async function attachBatch(
   context: Context,
   vectorStoreId: string,
   fileIds: string[],
-  attributes: Attributes | undefined,
+  settings: AttachSettings,
   result: AttachResult,
 ): Promise<void> {
   let pending = fileIds;
@@ -99,7 +133,7 @@ async function attachBatch(
   while (pending.length > 0) {
     try {
       attempts++;
-      const batch = await context.upstream.createFileBatch(vectorStoreId, { file_ids: pending, attributes });
+      const batch = await context.upstream.createFileBatch(vectorStoreId, batchBody(pending, settings));
       result.batches.push(batch);
       result.attached.push(...pending);
       return;
@@ -132,10 +166,10 @@ function mayHaveApplied(error: UpstreamError): boolean {
   return ['UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'REQUEST_CANCELLED'].includes(error.code);
 }
 
-/** The file a batch was refused for, when OpenAI named it (`file_ids[3]`). */
+/** The file a batch was refused for, when OpenAI named it (`file_ids[3]`, or `files[3]...`). */
 function namedFile(error: UpstreamError, sent: readonly string[]): string | null {
   if (error.code !== 'NOT_FOUND' && error.code !== 'UPSTREAM_REJECTED') return null;
-  const match = /^file_ids\[(\d+)\]$/.exec(error.param ?? '');
+  const match = /^(?:file_ids|files)\[(\d+)\]/.exec(error.param ?? '');
   return match ? (sent[Number(match[1])] ?? null) : null;
 }
 

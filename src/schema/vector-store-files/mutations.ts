@@ -1,7 +1,14 @@
 import { mapConcurrent } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
 import { type FileObject, UpstreamError, type VectorStoreFile } from '../../upstream/index.ts';
+import type { JsonObject } from '../builder.ts';
 import { builder } from '../builder.ts';
+import {
+  type ChunkingInputShape,
+  type ChunkingParam,
+  ChunkingStrategyInput,
+  chunkingParam,
+} from '../chunking.ts';
 import { costs, inputPrice, lengthOf, price } from '../cost.ts';
 import {
   type ErrorContext,
@@ -10,6 +17,7 @@ import {
   FileProblem,
   fileFailure,
   guarded,
+  InvalidInputError,
   inputPaths,
   NotFoundError,
   resultOptions,
@@ -21,10 +29,17 @@ import {
   waitForBatches,
 } from '../file-batches/wait.ts';
 import { fileReads } from '../files/loaders.ts';
-import { encodeGlobalId, encodeNestedId, parseVectorStoreFileRef, parseVectorStoreId } from '../ids.ts';
+import {
+  encodeGlobalId,
+  encodeNestedId,
+  parseFileId,
+  parseVectorStoreFileRef,
+  parseVectorStoreId,
+} from '../ids.ts';
 import { type Attributes, parseFileIds, validateAttributes, validateCount } from '../validation.ts';
 import { VECTOR_STORE_ID_INPUT, VectorStoreRef } from '../vector-stores/types.ts';
 import {
+  type AttachSettings,
   attachBatches,
   attachCalls,
   attachFiles,
@@ -39,6 +54,15 @@ const MAX_ADD_FILES = 5 * MAX_FILES_PER_BATCH;
 /** OpenAI has no bulk detach: each file is one call, within 300 writes a minute per store. */
 const MAX_REMOVE_FILES = 100;
 const REMOVE_CONCURRENCY = 5;
+
+const FileSettingsInput = builder.inputType('FileSettingsInput', {
+  description: 'Settings of one file of `addFiles`, replacing the shared ones for that file.',
+  fields: (t) => ({
+    fileId: t.id({ required: true, description: 'The file, as named in `fileIds`.' }),
+    attributes: t.field({ type: 'JSONObject', description: 'Its attributes.' }),
+    chunkingStrategy: t.field({ type: ChunkingStrategyInput, description: 'How it is chunked.' }),
+  }),
+});
 
 const AddFilesInput = builder.inputType('AddFilesInput', {
   description: 'Files already uploaded to OpenAI, to attach to a vector store.',
@@ -55,9 +79,44 @@ const AddFilesInput = builder.inputType('AddFilesInput', {
       type: 'JSONObject',
       description: FILE_ATTRIBUTES_INPUT,
     }),
+    chunkingStrategy: t.field({
+      type: ChunkingStrategyInput,
+      description: "How the files are chunked for search; OpenAI's default (auto) when left out.",
+    }),
+    perFile: t.field({
+      type: [FileSettingsInput],
+      description: 'Attributes or chunking of single files of `fileIds`, replacing the shared ones for them.',
+    }),
     waitSeconds: t.int({ description: WAIT_SECONDS_DESCRIPTION }),
   }),
 });
+
+const AttachFileInput = builder.inputType('AttachFileInput', {
+  description: 'One file already uploaded to OpenAI, to attach to a vector store.',
+  fields: (t) => ({
+    vectorStoreId: t.id({ required: true, description: VECTOR_STORE_ID_INPUT }),
+    fileId: t.id({ required: true, description: 'The file: a File global id or a raw file-... id.' }),
+    attributes: t.field({ type: 'JSONObject', description: 'Its attributes (up to 16 pairs).' }),
+    chunkingStrategy: t.field({
+      type: ChunkingStrategyInput,
+      description: "How it is chunked for search; OpenAI's default (auto) when left out.",
+    }),
+  }),
+});
+
+const AttachFilePayload = builder
+  .objectRef<{ vectorStoreFile: VectorStoreFile }>('AttachFilePayload')
+  .implement({
+    description: 'The file, attached.',
+    fields: (t) => ({
+      vectorStoreFile: t.field({
+        type: VectorStoreFileRef,
+        nullable: true,
+        description: 'The file in the store, with its processing state.',
+        resolve: (payload) => payload.vectorStoreFile,
+      }),
+    }),
+  });
 
 const AddFilesPayload = attachPayload(
   'AddFilesPayload',
@@ -173,18 +232,26 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, context) => {
       // Refusals naming one file of a batch are answered per file by attachFiles, not here.
       const errors: ErrorContext = {
-        paths: inputPaths({ vector_store_id: 'input.vectorStoreId', attributes: 'input.attributes' }),
+        paths: inputPaths({
+          vector_store_id: 'input.vectorStoreId',
+          attributes: 'input.attributes',
+          chunking_strategy: 'input.chunkingStrategy',
+        }),
         notFound: { field: 'input.vectorStoreId', message: 'No such vector store.' },
       };
       return guarded(errors, async () => {
         const vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
         validateCount(input.fileIds, 'input.fileIds', { min: 1, max: MAX_ADD_FILES }, 'file ids');
         const list = parseFileIds(input.fileIds, 'input.fileIds');
-        const attributes = input.attributes
-          ? validateAttributes(input.attributes, 'input.attributes')
-          : undefined;
+        const settings: AttachSettings = {
+          perFile: perFileSettings(input.perFile ?? [], new Set(list.ids)),
+        };
+        if (input.attributes) settings.attributes = validateAttributes(input.attributes, 'input.attributes');
+        if (input.chunkingStrategy) {
+          settings.chunking = chunkingParam(input.chunkingStrategy, 'input.chunkingStrategy');
+        }
         const waitSeconds = parseWaitSeconds(input.waitSeconds, 'input.waitSeconds');
-        const payload = await addFiles(context, vectorStoreId, list.ids, list.positions, attributes);
+        const payload = await addFiles(context, vectorStoreId, list.ids, list.positions, settings);
         return { ...payload, ...(await waitForBatches(context, payload.batches, waitSeconds)) };
       });
     },
@@ -228,6 +295,44 @@ builder.mutationFields((t) => ({
           throw new NotFoundError('input.vectorStoreId', 'No such vector store.');
         }
         return removeFiles(context, vectorStoreId, ids, positions, input.deleteFiles ?? false);
+      });
+    },
+  }),
+  attachFile: t.field({
+    // The attach, then the file read back by whoever selects more than it answered with.
+    ...costs(price.mutation),
+    type: AttachFilePayload,
+    description:
+      'Attaches one file already uploaded to OpenAI to a vector store, with its own attributes and chunking (`addFiles` attaches many in batches).',
+    errors: resultOptions('attachFile'),
+    args: {
+      input: t.arg({ type: AttachFileInput, required: true, description: 'The file and the store.' }),
+    },
+    resolve: (_root, { input }, context) => {
+      const errors: ErrorContext = {
+        paths: inputPaths({
+          vector_store_id: 'input.vectorStoreId',
+          file_id: 'input.fileId',
+          attributes: 'input.attributes',
+          chunking_strategy: 'input.chunkingStrategy',
+        }),
+        notFound: { field: 'input.fileId', message: 'No such file, or no such vector store.' },
+      };
+      return guarded(errors, async () => {
+        const vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
+        const fileId = parseFileId(String(input.fileId), 'input.fileId');
+        const vectorStoreFile = await context.upstream.attachFile(vectorStoreId, {
+          file_id: fileId,
+          ...(input.attributes
+            ? { attributes: validateAttributes(input.attributes, 'input.attributes') }
+            : {}),
+          ...(input.chunkingStrategy
+            ? { chunking_strategy: chunkingParam(input.chunkingStrategy, 'input.chunkingStrategy') }
+            : {}),
+        });
+        forgetStore(context, vectorStoreId, []);
+        context.loaders.vectorStoreFile.prime(encodeNestedId(vectorStoreId, fileId), vectorStoreFile);
+        return { vectorStoreFile };
       });
     },
   }),
@@ -278,7 +383,7 @@ async function addFiles(
   vectorStoreId: string,
   ids: string[],
   positions: number[],
-  attributes: Attributes | undefined,
+  settings: AttachSettings,
 ) {
   const [store, files] = await Promise.all([
     context.loaders.vectorStore.load(vectorStoreId),
@@ -298,7 +403,7 @@ async function addFiles(
     }
   });
   const position = new Map(ids.map((id, i) => [id, positions[i] ?? i]));
-  const result = await attachFiles(context, vectorStoreId, existing, attributes);
+  const result = await attachFiles(context, vectorStoreId, existing, settings);
   for (const [id, reason] of result.failed) {
     failures.push(fileFailure({ index: position.get(id) ?? 0, fileId: id, stage: 'ATTACH' }, reason));
   }
@@ -307,6 +412,40 @@ async function addFiles(
   const fileIds = ids.filter((id) => attached.has(id));
   forgetStore(context, vectorStoreId, fileIds, result.batches);
   return { vectorStoreId, batches: result.batches, fileIds, failures };
+}
+
+/** `perFile`, checked: each names a file of `fileIds`, once, with settings OpenAI takes. */
+function perFileSettings(
+  entries: ReadonlyArray<{
+    fileId: string | number;
+    attributes?: JsonObject | null;
+    chunkingStrategy?: ChunkingInputShape | null;
+  }>,
+  fileIds: ReadonlySet<string>,
+): NonNullable<AttachSettings['perFile']> {
+  const settings = new Map<string, { attributes?: Attributes; chunking?: ChunkingParam }>();
+  entries.forEach((entry, index) => {
+    const field = `input.perFile[${index}]`;
+    const fileId = parseFileId(String(entry.fileId), `${field}.fileId`);
+    if (!fileIds.has(fileId)) {
+      throw new InvalidInputError(`${field}.fileId`, `\`${field}.fileId\` is not one of \`input.fileIds\`.`);
+    }
+    if (settings.has(fileId)) {
+      throw new InvalidInputError(
+        `${field}.fileId`,
+        `\`${field}.fileId\` names a file already given settings.`,
+      );
+    }
+    settings.set(fileId, {
+      ...(entry.attributes
+        ? { attributes: validateAttributes(entry.attributes, `${field}.attributes`) }
+        : {}),
+      ...(entry.chunkingStrategy
+        ? { chunking: chunkingParam(entry.chunkingStrategy, `${field}.chunkingStrategy`) }
+        : {}),
+    });
+  });
+  return settings;
 }
 
 async function removeFiles(

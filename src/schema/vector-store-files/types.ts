@@ -1,4 +1,6 @@
+import { resolveArrayConnection } from '@pothos/plugin-relay';
 import type {
+  FileContent,
   FileCounts,
   FileStatus,
   ListOrder,
@@ -7,7 +9,8 @@ import type {
   VectorStoreFile,
 } from '../../upstream/index.ts';
 import { builder, fromUnixSeconds, objectKind, SortOrder } from '../builder.ts';
-import { type ConnectionArgs, connectionFromUpstream } from '../connections.ts';
+import { ChunkingStrategy } from '../chunking.ts';
+import { type ConnectionArgs, connectionFromUpstream, PAGE_SIZE } from '../connections.ts';
 import { costs, price } from '../cost.ts';
 import { FileRef } from '../files/types.ts';
 import { encodeNestedId, parseVectorStoreFileRef } from '../ids.ts';
@@ -82,6 +85,12 @@ builder.node(VectorStoreFileRef, {
       description: 'Up to 16 key/value pairs that search `filters` can match.',
       resolve: (file) => file.attributes ?? null,
     }),
+    chunkingStrategy: t.field({
+      type: ChunkingStrategy,
+      nullable: true,
+      description: 'How it was cut into chunks; absent from some batch listings.',
+      resolve: (file) => file.chunking_strategy ?? null,
+    }),
     file: t.field({
       ...costs(price.perPage),
       type: FileRef,
@@ -92,6 +101,32 @@ builder.node(VectorStoreFileRef, {
     }),
   }),
 });
+
+const FileContentPart = builder.objectRef<FileContent>('FileContentPart').implement({
+  description: 'A part of the text OpenAI parsed out of a file for search.',
+  fields: (t) => ({
+    type: t.string({ description: 'The kind of part; `text`.', resolve: (part) => part.type ?? 'text' }),
+    text: t.string({ description: 'The text.', resolve: (part) => part.text ?? '' }),
+  }),
+});
+
+builder.objectField(VectorStoreFileRef, 'content', (t) =>
+  t.connection({
+    // One read of the parsed text, paged here: OpenAI answers it whole.
+    ...costs(price.connection),
+    type: FileContentPart,
+    nullable: true,
+    description:
+      'The text OpenAI parsed out of the file for search, in parts. Null when it could not be read.',
+    resolve: async (file, args, context) => {
+      const { data } = await context.loaders.read(
+        ['vectorStores.files.content', file.vector_store_id, file.id],
+        (upstream) => upstream.fileContent(file.vector_store_id, file.id),
+      );
+      return resolveArrayConnection({ args, defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max }, data);
+    },
+  }),
+);
 
 export const VectorStoreFileConnection = builder.connectionObject(
   {

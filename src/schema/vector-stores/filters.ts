@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type OpenAI from 'openai';
+import { builder } from '../builder.ts';
 
 export type SearchFilter = NonNullable<OpenAI.VectorStores.VectorStoreSearchParams['filters']>;
 
@@ -65,4 +66,103 @@ function isComparable(value: unknown, list: boolean): boolean {
     typeof value === 'boolean' ||
     (typeof value === 'number' && Number.isFinite(value))
   );
+}
+
+// Typed filters: the same filter as a GraphQL input, checked by the schema itself.
+
+const AttributeValueInput = builder.inputType('AttributeValueInput', {
+  description: 'An attribute value to compare with: exactly one of a string, a number or a boolean.',
+  isOneOf: true,
+  fields: (t) => ({
+    string: t.string({ description: 'A string.' }),
+    number: t.float({ description: 'A number.' }),
+    boolean: t.boolean({ description: 'A boolean.' }),
+  }),
+});
+
+const AttributeComparisonInput = builder.inputType('AttributeComparisonInput', {
+  description: 'An attribute compared with one value.',
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'The attribute.' }),
+    value: t.field({ type: AttributeValueInput, required: true, description: 'The value.' }),
+  }),
+});
+
+const AttributeListComparisonInput = builder.inputType('AttributeListComparisonInput', {
+  description: 'An attribute compared with a list of values.',
+  fields: (t) => ({
+    key: t.string({ required: true, description: 'The attribute.' }),
+    values: t.field({ type: [AttributeValueInput], required: true, description: 'The values.' }),
+  }),
+});
+
+export interface SearchFilterShape {
+  eq?: ComparisonShape | null;
+  ne?: ComparisonShape | null;
+  gt?: ComparisonShape | null;
+  gte?: ComparisonShape | null;
+  lt?: ComparisonShape | null;
+  lte?: ComparisonShape | null;
+  in?: ListComparisonShape | null;
+  nin?: ListComparisonShape | null;
+  and?: SearchFilterShape[] | null;
+  or?: SearchFilterShape[] | null;
+}
+interface ValueShape {
+  string?: string | null;
+  number?: number | null;
+  boolean?: boolean | null;
+}
+interface ComparisonShape {
+  key: string;
+  value: ValueShape;
+}
+interface ListComparisonShape {
+  key: string;
+  values: ValueShape[];
+}
+
+export const SearchFilterInput = builder.inputRef<SearchFilterShape>('SearchFilterInput').implement({
+  description:
+    'A filter on file attributes, typed: exactly one comparison (`eq` ... `nin`) or combination (`and`, `or`) of filters. `{and: [{eq: {key: "lang", value: {string: "en"}}}, {gte: {key: "year", value: {number: 2024}}}]}`.',
+  isOneOf: true,
+  fields: (t) => ({
+    eq: t.field({ type: AttributeComparisonInput, description: 'Equal.' }),
+    ne: t.field({ type: AttributeComparisonInput, description: 'Not equal.' }),
+    gt: t.field({ type: AttributeComparisonInput, description: 'Greater than.' }),
+    gte: t.field({ type: AttributeComparisonInput, description: 'Greater than or equal.' }),
+    lt: t.field({ type: AttributeComparisonInput, description: 'Less than.' }),
+    lte: t.field({ type: AttributeComparisonInput, description: 'Less than or equal.' }),
+    in: t.field({ type: AttributeListComparisonInput, description: 'One of the values.' }),
+    nin: t.field({ type: AttributeListComparisonInput, description: 'None of the values.' }),
+    and: t.field({ type: [SearchFilterInput], description: 'All of these filters.' }),
+    or: t.field({ type: [SearchFilterInput], description: 'Any of these filters.' }),
+  }),
+});
+
+function valueOf(value: ValueShape): string | number | boolean {
+  return value.string ?? value.number ?? value.boolean ?? '';
+}
+
+/**
+ * The typed filter as OpenAI takes it: exactly what the same filter written for the SDK would
+ * be. Its shape was checked by the schema (one-of inputs); depth and size are checked after.
+ */
+export function filterFromInput(input: SearchFilterShape, argument: string): SearchFilter {
+  const toFilter = (node: SearchFilterShape): unknown => {
+    for (const type of ['and', 'or'] as const) {
+      const filters = node[type];
+      if (filters) return { type, filters: filters.map(toFilter) };
+    }
+    for (const type of ['in', 'nin'] as const) {
+      const comparison = node[type];
+      if (comparison) return { type, key: comparison.key, value: comparison.values.map(valueOf) };
+    }
+    for (const type of ['eq', 'ne', 'gt', 'gte', 'lt', 'lte'] as const) {
+      const comparison = node[type];
+      if (comparison) return { type, key: comparison.key, value: valueOf(comparison.value) };
+    }
+    return {};
+  };
+  return validateFilter(toFilter(input), argument);
 }

@@ -3,6 +3,7 @@ import { mapConcurrent } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
 import { OPENAI_LIMITS, type VectorStore } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
+import { ChunkingStrategyInput, chunkingParam } from '../chunking.ts';
 import { costs, inputPrice, price } from '../cost.ts';
 import {
   type ErrorContext,
@@ -48,6 +49,11 @@ const CreateVectorStoreInput = builder.inputType('CreateVectorStoreInput', {
       description: 'Up to 16 string pairs (keys up to 64 characters, values up to 512).',
     }),
     expiresAfter: t.field({ type: ExpirationPolicyInput, description: 'When it expires; never by default.' }),
+    chunkingStrategy: t.field({
+      type: ChunkingStrategyInput,
+      description:
+        "How the files of `fileIds` are chunked for search; OpenAI's default (auto) when left out.",
+    }),
   }),
 });
 
@@ -144,7 +150,10 @@ builder.mutationFields((t) => ({
     resolve: (_root, { input }, context) => {
       let positions: number[] = [];
       const errors: ErrorContext = {
-        paths: inputPaths({ ...STORE_PARAMS, file_ids: 'input.fileIds' }, (sent) => positions[sent] ?? null),
+        paths: inputPaths(
+          { ...STORE_PARAMS, file_ids: 'input.fileIds', chunking_strategy: 'input.chunkingStrategy' },
+          (sent) => positions[sent] ?? null,
+        ),
         notFound: { field: 'input.fileIds', message: 'A file of `input.fileIds` does not exist.' },
       };
       return guarded(errors, async () => {
@@ -160,6 +169,16 @@ builder.mutationFields((t) => ({
         if (input.metadata) body.metadata = validateMetadata(input.metadata, 'input.metadata');
         if (input.expiresAfter)
           body.expires_after = validateExpiresAfter(input.expiresAfter, 'input.expiresAfter');
+        if (input.chunkingStrategy) {
+          // OpenAI applies it to the files created with the store, and to nothing else.
+          if (!body.file_ids) {
+            throw new InvalidInputError(
+              'input.chunkingStrategy',
+              '`input.chunkingStrategy` applies to the files of `input.fileIds`: give some.',
+            );
+          }
+          body.chunking_strategy = chunkingParam(input.chunkingStrategy, 'input.chunkingStrategy');
+        }
         const vectorStore = await context.upstream.createVectorStore(body);
         context.loaders.vectorStore.prime(vectorStore.id, vectorStore);
         return { vectorStore };
