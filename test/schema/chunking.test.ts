@@ -98,7 +98,7 @@ describe('chunking strategies', () => {
   it('attaches files with shared and per-file attributes and chunking, in one batch', async () => {
     gateway = await createGateway({ emulator: { recordRequests: true } });
     const store = await gateway.openai.vectorStores.create({ name: 'mixed' });
-    const [a, b] = await uploadTextFiles(gateway.openai, 2);
+    const [a = '', b = ''] = await uploadTextFiles(gateway.openai, 2);
     const result = await gateway.graphql(
       `mutation ($input: AddFilesInput!) { addFiles(input: $input) { ... on AddFilesPayload { failures { code } } } }`,
       {
