@@ -169,12 +169,12 @@ describe('the upstream-call estimate', () => {
         }
       }
     `;
-    // The store, an upload and a possible clean-up delete per file, the attach; then the files
-    // read back (the store and each file) and their details (one page).
+    // The store; per file an upload, a look for it should its answer be lost, and a clean-up
+    // delete; the attach; then the files read back (the store and each file) and their details.
     expect(cost(upload, { files: [upload3(), upload3(), upload3()] })).toBe(
-      1 + 2 * 3 + attachCalls(3) + storeFileReads(3) + 1,
+      1 + 3 * 3 + attachCalls(3) + storeFileReads(3) + 1,
     );
-    expect(cost(upload, { files: [upload3()] })).toBe(1 + 2 + attachCalls(1) + storeFileReads(1) + 1);
+    expect(cost(upload, { files: [upload3()] })).toBe(1 + 3 + attachCalls(1) + storeFileReads(1) + 1);
 
     const twice = /* GraphQL */ `
       mutation {
