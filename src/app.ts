@@ -6,6 +6,7 @@ import { nodeRequestListener } from './http/node.ts';
 import { useRoutes } from './http/routes.ts';
 import { useAccess, useMetricsToken } from './http/use-access.ts';
 import { useBodyLimit } from './http/use-body-limit.ts';
+import { useFileContent } from './http/use-file-content.ts';
 import { useGraphiQL } from './http/use-graphiql.ts';
 import { BUILT_IN_HEALTH_CHECK_OFF, useLifecycle } from './http/use-lifecycle.ts';
 import { type QueryLimits, useQueryLimits } from './http/use-query-limits.ts';
@@ -35,6 +36,11 @@ export interface AppOptions {
   allowCallerKeys?: boolean;
   policy?: Partial<UpstreamPolicy>;
   deadlines?: Partial<Deadlines>;
+  /**
+   * Where clients reach the gateway (`https://api.example.com/vs`), for the links in answers
+   * (`File.contentUrl`); by default the origin each request came to.
+   */
+  publicUrl?: string;
   /** The query GraphiQL opens with. */
   defaultQuery?: string;
   onUpstreamCall?: (call: UpstreamCall & { requestId: string; credential: string | null }) => void;
@@ -98,6 +104,7 @@ export function createApp(options: AppOptions): App {
     deadlines: { ...defaultDeadlines, ...options.deadlines },
     uploadLimits,
     live,
+    publicUrl: options.publicUrl,
     batching: options.batching ?? true,
     grantOf: access.grantOf,
     requestIdOf: (request) => requestLog.trace(request).requestId,
@@ -126,6 +133,7 @@ export function createApp(options: AppOptions): App {
       ...(metrics ? [useMetricsToken(metricsToken), metrics.yogaPlugin] : []),
       useGraphiQL({ defaultQuery: options.defaultQuery }),
       access.plugin,
+      useFileContent(contexts.upstreamFor),
       useUploads(uploadLimits),
       useBodyLimit(),
       useRequestErrors(),

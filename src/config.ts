@@ -51,6 +51,7 @@ const SettingsSchema = z.object({
   OPENAI_ORG_ID: z.string().min(1).optional(),
   OPENAI_PROJECT_ID: z.string().min(1).optional(),
   ALLOW_CALLER_KEYS: flag.default(false),
+  PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   MAX_UPLOAD_FILE_BYTES: integer(1, OPENAI_LIMITS.fileBytes).default(defaultUploadLimits.maxFileBytes),
   MAX_UPLOAD_FILES: integer(1, 2000).default(defaultUploadLimits.maxFiles),
   OPERATION_TIMEOUT_MS: integer(1000, 3_600_000).default(defaultDeadlines.operationMs),

@@ -23,6 +23,11 @@ export interface Context {
   uploadLimits: UploadLimits;
   /** Processing status watches, on pollers shared process-wide per credential and object. */
   live: LiveSession;
+  /**
+   * Where this gateway is reached, without a trailing slash (`https://host/prefix`): the
+   * configured public URL, else the origin the request came to. Links in answers start with it.
+   */
+  publicUrl: string;
   credential: {
     /** The credential this request uses; null when the caller sent its own key. */
     name: string | null;
@@ -52,6 +57,8 @@ export interface ContextDependencies {
   deadlines: Deadlines;
   uploadLimits: UploadLimits;
   live: LiveRegistry;
+  /** Where clients reach the gateway, when a proxy in front makes the request's own URL wrong. */
+  publicUrl?: string | undefined;
   /** Off only to measure what batching saves. */
   batching: boolean;
   grantOf(request: Request): Grant | undefined;
@@ -63,13 +70,35 @@ export interface ContextDependencies {
 export interface RequestContexts {
   /** yoga's `context` option. */
   build(initial: YogaInitialContext): Context;
+  /**
+   * The door upstream for a request served outside GraphQL (a File's content): the request's
+   * credential, signal and call reporting, with `calls` calls to spend; undefined when the
+   * request has no access decision.
+   */
+  upstreamFor(request: Request, calls: number): Upstream | undefined;
   /** Ends each request's deadline once its answer is ready (a streamed answer keeps its own). */
   plugin: Plugin;
 }
 
 export function createRequestContexts(deps: ContextDependencies): RequestContexts {
   const scopes = new WeakMap<Request, LinkedSignal[]>();
+  const scopeOf = (request: Request, grant: Grant, signal: AbortSignal, budget: UpstreamBudget) => {
+    const requestId = deps.requestIdOf(request);
+    const credential = grant.access.credential;
+    return new Upstream(grant.client, deps.policy, {
+      signal,
+      budget,
+      onCall: (call) => deps.onUpstreamCall(call, { request, requestId, credential }),
+    });
+  };
   return {
+    upstreamFor(request, calls) {
+      const grant = deps.grantOf(request);
+      if (!grant) return undefined;
+      const budget = new UpstreamBudget();
+      budget.setLimit(calls);
+      return scopeOf(request, grant, request.signal, budget);
+    },
     build({ request, params }) {
       const grant = deps.grantOf(request);
       // Every GraphQL request passes the access plugin first, which grants or refuses it.
@@ -84,11 +113,7 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
       const signal = linkSignals([request.signal, deadline?.signal]);
       scopes.set(request, deadline ? [signal, deadline] : [signal]);
       const budget = new UpstreamBudget();
-      const upstream = new Upstream(grant.client, deps.policy, {
-        signal: signal.signal,
-        budget,
-        onCall: (call) => deps.onUpstreamCall(call, { request, requestId, credential }),
-      });
+      const upstream = scopeOf(request, grant, signal.signal, budget);
       return {
         requestId,
         signal: signal.signal,
@@ -96,6 +121,7 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
         budget,
         loaders: createLoaders(upstream, { batching: deps.batching }),
         uploadLimits: deps.uploadLimits,
+        publicUrl: (deps.publicUrl ?? new URL(request.url).origin).replace(/\/+$/, ''),
         live: deps.live.session({
           credential,
           callerKey: grant.access.callerKey,

@@ -52,6 +52,7 @@ async function main(): Promise<void> {
     tokens: config.tokens,
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
+    publicUrl: settings.PUBLIC_URL,
     log: { level: settings.LOG_LEVEL },
     metrics: { token: settings.METRICS_TOKEN, credentialLabels: settings.METRICS_CREDENTIAL_LABELS },
     deadlines: { operationMs: settings.OPERATION_TIMEOUT_MS, uploadMs: settings.UPLOAD_TIMEOUT_MS },

@@ -96,6 +96,8 @@ export interface EmulatorStats {
    * limit must keep down.
    */
   maxInFlight: Record<string, number>;
+  /** Requests whose connection is still open now, per API key as above (none listed: none open). */
+  inFlight: Record<string, number>;
 }
 
 export interface EmulatorInspection {
@@ -157,7 +159,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
   ]);
   const faults = new FaultInjector(options.seed ?? 0);
 
-  let stats: EmulatorStats = { total: 0, byRoute: {}, requests: [], maxInFlight: {} };
+  let stats: Omit<EmulatorStats, 'inFlight'> = { total: 0, byRoute: {}, requests: [], maxInFlight: {} };
   // Responses deliberately left hanging by a stall fault; close() ends them.
   const stalled = new Set<ServerResponse>();
   const sockets = new Set<Socket>();
@@ -358,6 +360,7 @@ export function createEmulator(options: EmulatorOptions = {}): Emulator {
         byRoute: { ...stats.byRoute },
         requests: stats.requests.slice(-MAX_RECORDED_REQUESTS).map((entry) => ({ ...entry })),
         maxInFlight: { ...stats.maxInFlight },
+        inFlight: Object.fromEntries([...inFlight].filter(([, count]) => count > 0)),
       };
     },
 

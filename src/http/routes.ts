@@ -15,10 +15,31 @@ export const ROUTES = {
 
 const KNOWN: ReadonlySet<string> = new Set(Object.values(ROUTES));
 
+/**
+ * A File's bytes, next to `/graphql`: `/files/{file id}/content`, mirroring OpenAI's own path.
+ * The id segment is one percent-encoded path segment; what it names is checked where it is served.
+ */
+const FILE_CONTENT = /^\/files\/([^/]+)\/content$/;
+
+/** The path of a File's content on this gateway. */
+export function fileContentPath(fileId: string): string {
+  return `/files/${encodeURIComponent(fileId)}/content`;
+}
+
+/** The file id a content path names, undecoded; null when the path is not one. */
+export function fileContentTarget(pathname: string): string | null {
+  return FILE_CONTENT.exec(pathname)?.[1] ?? null;
+}
+
+/** Whether a path is one of those that carry a caller's credentials (and so get access checks). */
+export function isApiPath(pathname: string): boolean {
+  return pathname === ROUTES.graphql || fileContentTarget(pathname) !== null;
+}
+
 export function useRoutes(): Plugin {
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
-      if (KNOWN.has(url.pathname)) return;
+      if (KNOWN.has(url.pathname) || fileContentTarget(url.pathname) !== null) return;
       endResponse(
         refusalResponse(fetchAPI, request, {
           status: 404,

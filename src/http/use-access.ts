@@ -9,7 +9,7 @@ import {
 } from '../access.ts';
 import type { UpstreamClient, UpstreamClients } from '../upstream/index.ts';
 import { refusalResponse } from './refusal.ts';
-import { ROUTES } from './routes.ts';
+import { isApiPath, ROUTES } from './routes.ts';
 
 /**
  * Any of these shows the request was preflighted, or sent by a client that cannot be a plain
@@ -58,7 +58,8 @@ export interface AccessPlugin {
 }
 
 /**
- * The CSRF check and the access decision for every GraphQL request, as it arrives: a refused
+ * The CSRF check and the access decision for every GraphQL request (and every download of a
+ * File's content, under the same rules), as it arrives: a refused
  * request is answered before a byte of its body is read (an upload streams nothing).
  */
 export function useAccess(policy: AccessPolicy, clients: UpstreamClients): AccessPlugin {
@@ -66,8 +67,10 @@ export function useAccess(policy: AccessPolicy, clients: UpstreamClients): Acces
   const grants = new WeakMap<Request, Grant>();
   const plugin: Plugin = {
     onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== ROUTES.graphql || request.method === 'OPTIONS') return;
-      if (isUnpreflightedCrossSiteRequest(request, url)) {
+      if (!isApiPath(url.pathname) || request.method === 'OPTIONS') return;
+      // A download changes nothing, so a cross-site one needs no preflight; a bearer token is
+      // still required wherever tokens are, which a cross-site page cannot attach unaided.
+      if (url.pathname === ROUTES.graphql && isUnpreflightedCrossSiteRequest(request, url)) {
         endResponse(
           refusalResponse(fetchAPI, request, {
             status: 403,

@@ -16,6 +16,16 @@ export type FileCounts = OpenAI.VectorStores.VectorStore['file_counts'];
 export type ListOrder = 'asc' | 'desc';
 export type FileStatus = VectorStoreFile['status'];
 
+/** A File's bytes as OpenAI streams them, with what its headers say about them. */
+export interface FileDownload {
+  body: ReadableStream<Uint8Array> | null;
+  /** From `content-length`; null when upstream streams it chunked. */
+  bytes: number | null;
+  /** OpenAI's own (`attachment; filename="..."`); null when it sent none. */
+  contentDisposition: string | null;
+  requestId: string | null;
+}
+
 /** One page of an OpenAI list, as the gateway needs it: never auto-paginated. */
 export interface Page<T> {
   data: T[];

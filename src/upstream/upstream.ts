@@ -8,6 +8,7 @@ import { type FilePurpose, type FileToUpload, sentFilename, uploadFileStream } f
 import type {
   FileBatch,
   FileContent,
+  FileDownload,
   FileObject,
   FileStatus,
   Page,
@@ -138,6 +139,25 @@ export class Upstream {
 
   retrieveFile(fileId: string): Promise<FileObject> {
     return this.read('files.retrieve', (options) => this.sdk.files.retrieve(fileId, options));
+  }
+
+  /**
+   * A File's bytes, as a stream. The call's deadline and the scope's signal cover it until the
+   * headers arrive; after that the body flows at the reader's pace (a 512 MB file outlasts any
+   * call deadline), so whoever reads it cancels it when their own client goes away, and undici's
+   * idle timeout catches an upstream that stalls mid-body.
+   */
+  downloadFile(fileId: string): Promise<FileDownload> {
+    return this.read('files.content', async (options) => {
+      const response = await this.sdk.files.content(fileId, options);
+      const length = Number.parseInt(response.headers.get('content-length') ?? '', 10);
+      return {
+        body: response.body,
+        bytes: Number.isSafeInteger(length) && length >= 0 ? length : null,
+        contentDisposition: response.headers.get('content-disposition'),
+        requestId: response.headers.get('x-request-id'),
+      };
+    });
   }
 
   /**

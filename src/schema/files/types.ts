@@ -1,3 +1,4 @@
+import { fileContentPath } from '../../http/routes.ts';
 import type { FileObject } from '../../upstream/index.ts';
 import { builder, fromOptionalUnixSeconds, fromUnixSeconds, objectKind } from '../builder.ts';
 
@@ -23,6 +24,11 @@ builder.node(FileRef, {
       type: 'DateTime',
       description: 'When it was uploaded.',
       resolve: (file) => fromUnixSeconds(file.created_at),
+    }),
+    contentUrl: t.string({
+      description:
+        "Where this gateway streams the file's bytes (`GET`, with the same `Authorization` and credential headers as `/graphql`); OpenAI may refuse the content of some purposes.",
+      resolve: (file, _args, context) => `${context.publicUrl}${fileContentPath(file.id)}`,
     }),
     expiresAt: t.field({
       type: 'DateTime',
