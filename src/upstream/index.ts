@@ -11,7 +11,7 @@ export {
   type UpstreamPolicy,
 } from './client.ts';
 export { UpstreamError, type UpstreamErrorCode } from './errors.ts';
-export type { FilePurpose, FileToUpload } from './file-upload.ts';
+export { type FilePurpose, type FileToUpload, sentFilename } from './file-upload.ts';
 export { OPENAI_LIMITS } from './openai-limits.ts';
 export * from './types.ts';
 export { Upstream, type UpstreamCall, type UpstreamScope } from './upstream.ts';

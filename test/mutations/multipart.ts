@@ -70,7 +70,7 @@ export interface UploadFilesData {
  */
 export async function uploadWithFormData(
   gateway: TestGateway,
-  input: { vectorStoreId: string; attributes?: Record<string, unknown> },
+  input: { vectorStoreId: string } & Record<string, unknown>,
   files: readonly TestFile[],
   query = UPLOAD_FILES,
 ): Promise<GraphQLResponse<UploadFilesData>> {

@@ -2,7 +2,7 @@ import type { FileUpload } from 'graphql-upload-minimal';
 import { createConcurrencyLimit } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
 import { discardUploads, receiveUpload } from '../../uploads/receive.ts';
-import { type FileObject, UpstreamError } from '../../upstream/index.ts';
+import { type FileObject, OPENAI_LIMITS, UpstreamError } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
 import { ChunkingStrategyInput, chunkingParam } from '../chunking.ts';
 import { costs, inputPrice, lengthOf } from '../cost.ts';
@@ -11,6 +11,7 @@ import {
   type FileFailureShape,
   fileFailure,
   guarded,
+  InvalidInputError,
   inputPaths,
   NotFoundError,
   resultOptions,
@@ -22,8 +23,9 @@ import {
   waitForBatches,
 } from '../file-batches/wait.ts';
 import { parseVectorStoreId } from '../ids.ts';
-import { validateAttributes, validateCount } from '../validation.ts';
+import { type Attributes, validateAttributes, validateCount } from '../validation.ts';
 import {
+  type AttachPayloadShape,
   type AttachSettings,
   attachBatches,
   attachCalls,
@@ -33,6 +35,16 @@ import {
 } from '../vector-store-files/attach.ts';
 import { FILE_ATTRIBUTES_INPUT } from '../vector-store-files/types.ts';
 import { VECTOR_STORE_ID_INPUT } from '../vector-stores/types.ts';
+import {
+  AlreadyPresentFile,
+  type AlreadyPresentShape,
+  CONTENT_HASH_ATTRIBUTE,
+  type Decision,
+  DuplicateCheck,
+  type DuplicateFinder,
+  duplicateCheckCalls,
+  duplicateFinder,
+} from './duplicates.ts';
 
 /**
  * Files streamed to OpenAI at once. The parts of one request arrive one after another, so this
@@ -62,6 +74,11 @@ const UploadFilesInput = builder.inputType('UploadFilesInput', {
       description: "How the files are chunked for search; OpenAI's default (auto) when left out.",
     }),
     waitSeconds: t.int({ description: WAIT_SECONDS_DESCRIPTION }),
+    duplicates: t.field({
+      type: DuplicateCheck,
+      description:
+        'Skip the files the store already holds, answering them in `alreadyPresent` with the existing file; by default every file is uploaded.',
+    }),
   }),
 });
 
@@ -70,10 +87,23 @@ const UploadFilesPayload = attachPayload(
   'The uploaded files attached to the store, and an answer for each file that did not make it.',
 );
 
+builder.objectField(UploadFilesPayload, 'alreadyPresent', (t) =>
+  t.field({
+    type: [AlreadyPresentFile],
+    description: 'With `duplicates`: the files the store already held, of which nothing was uploaded.',
+    resolve: (payload) => (payload as UploadFilesPayloadShape).alreadyPresent ?? [],
+  }),
+);
+
+type UploadFilesPayloadShape = AttachPayloadShape & { alreadyPresent?: AlreadyPresentShape[] };
+
 interface UploadOutcome {
   index: number;
   filename: string | null;
   file?: FileObject;
+  /** Attributes of this file alone (its content hash). */
+  attributes?: Record<string, string> | undefined;
+  present?: AlreadyPresentShape;
   failure?: FileFailureShape;
 }
 
@@ -84,7 +114,12 @@ builder.mutationField('uploadFiles', (t) =>
     ...costs(
       inputPrice((input) => {
         const files = lengthOf(input.files);
-        const calls = 1 + 3 * files + attachCalls(files) + waitCalls(input.waitSeconds, attachBatches(files));
+        const calls =
+          1 +
+          duplicateCheckCalls(input.duplicates) +
+          3 * files +
+          attachCalls(files) +
+          waitCalls(input.waitSeconds, attachBatches(files));
         return { calls, rows: files };
       }),
     ),
@@ -108,6 +143,7 @@ builder.mutationField('uploadFiles', (t) =>
         let vectorStoreId: string;
         const settings: AttachSettings = {};
         let waitSeconds: number | null;
+        let finder: DuplicateFinder | undefined;
         try {
           vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
           validateCount(input.files, 'input.files', { min: 1, max: context.uploadLimits.maxFiles }, 'files');
@@ -117,15 +153,20 @@ builder.mutationField('uploadFiles', (t) =>
             settings.chunking = chunkingParam(input.chunkingStrategy, 'input.chunkingStrategy');
           }
           waitSeconds = parseWaitSeconds(input.waitSeconds, 'input.waitSeconds');
+          if (input.duplicates === 'SAME_CONTENT') reserveHashAttribute(settings.attributes);
           // One read spares streaming every file only to find there is nowhere to attach it.
           if (!(await context.loaders.vectorStore.load(vectorStoreId))) {
             throw new NotFoundError('input.vectorStoreId', 'No such vector store.');
           }
+          finder = input.duplicates
+            ? await duplicateFinder(context, vectorStoreId, input.duplicates)
+            : undefined;
         } catch (error) {
           discardUploads(input.files);
           throw error;
         }
-        const outcomes = await uploadAll(context, input.files);
+        const outcomes = await uploadAll(context, input.files, finder);
+        const alreadyPresent = outcomes.flatMap((outcome) => (outcome.present ? [outcome.present] : []));
         const failures = outcomes.flatMap((outcome) => (outcome.failure ? [outcome.failure] : []));
         const uploaded = outcomes.filter((outcome): outcome is UploadOutcome & { file: FileObject } =>
           Boolean(outcome.file),
@@ -136,14 +177,21 @@ builder.mutationField('uploadFiles', (t) =>
               context,
               vectorStoreId,
               uploaded.map((outcome) => outcome.file.id),
-              settings,
+              withOwnAttributes(settings, uploaded),
             );
         failures.push(...(await removeUnattached(context, uploaded, failed)));
         failures.sort((a, b) => a.index - b.index);
         const attachedIds = new Set(attached);
         const fileIds = uploaded.map((outcome) => outcome.file.id).filter((id) => attachedIds.has(id));
         forgetStore(context, vectorStoreId, fileIds, batches);
-        return { vectorStoreId, fileIds, failures, ...(await waitForBatches(context, batches, waitSeconds)) };
+        const payload: UploadFilesPayloadShape = {
+          vectorStoreId,
+          fileIds,
+          failures,
+          alreadyPresent,
+          ...(await waitForBatches(context, batches, waitSeconds)),
+        };
+        return payload;
       });
     },
   }),
@@ -154,7 +202,11 @@ builder.mutationField('uploadFiles', (t) =>
  * slot: parts arrive in the client's order, which need not be the list's, and a slot held while
  * waiting for a later part would stall the request.
  */
-function uploadAll(context: Context, uploads: readonly Promise<FileUpload>[]): Promise<UploadOutcome[]> {
+function uploadAll(
+  context: Context,
+  uploads: readonly Promise<FileUpload>[],
+  finder: DuplicateFinder | undefined,
+): Promise<UploadOutcome[]> {
   const slots = createConcurrencyLimit(UPLOAD_CONCURRENCY);
   const maxBytes = context.uploadLimits.maxFileBytes;
   return Promise.all(
@@ -166,15 +218,66 @@ function uploadAll(context: Context, uploads: readonly Promise<FileUpload>[]): P
       });
       const received = await receiveUpload(upload, maxBytes, context.signal);
       if ('problem' in received) return fail(received.filename, received.problem);
+      let decision: Decision;
       try {
-        const file = await slots.run(() => context.upstream.uploadFile(received, { purpose: 'assistants' }));
-        context.loaders.file.prime(file.id, file);
-        return { index, filename: received.filename, file };
+        decision = finder ? await finder.decide(received) : { file: received, release: async () => {} };
       } catch (error) {
         return fail(received.filename, error);
       }
+      if (decision.present) {
+        return {
+          index,
+          filename: received.filename,
+          present: { index, filename: received.filename, existing: decision.present },
+        };
+      }
+      try {
+        const toUpload = decision.file;
+        const file = await slots.run(() => context.upstream.uploadFile(toUpload, { purpose: 'assistants' }));
+        context.loaders.file.prime(file.id, file);
+        return { index, filename: received.filename, file, attributes: decision.attributes };
+      } catch (error) {
+        return fail(received.filename, error);
+      } finally {
+        await decision.release();
+      }
     }),
   );
+}
+
+/** The shared settings, and for each file with attributes of its own, those added to them. */
+function withOwnAttributes(
+  settings: AttachSettings,
+  uploaded: ReadonlyArray<UploadOutcome & { file: FileObject }>,
+): AttachSettings {
+  const own = uploaded.filter((outcome) => outcome.attributes);
+  if (own.length === 0) return settings;
+  return {
+    ...settings,
+    perFile: new Map(
+      own.map((outcome) => [
+        outcome.file.id,
+        { attributes: { ...settings.attributes, ...outcome.attributes } },
+      ]),
+    ),
+  };
+}
+
+/** The content hash takes one of the attributes OpenAI allows a file. */
+function reserveHashAttribute(attributes: Attributes | undefined): void {
+  const keys = Object.keys(attributes ?? {});
+  if (keys.includes(CONTENT_HASH_ATTRIBUTE)) {
+    throw new InvalidInputError(
+      `input.attributes.${CONTENT_HASH_ATTRIBUTE}`,
+      `\`${CONTENT_HASH_ATTRIBUTE}\` is set by \`duplicates: SAME_CONTENT\` itself.`,
+    );
+  }
+  if (keys.length >= OPENAI_LIMITS.pairs.max) {
+    throw new InvalidInputError(
+      'input.attributes',
+      `With \`duplicates: SAME_CONTENT\` a file keeps one attribute for its content hash, so at most ${OPENAI_LIMITS.pairs.max - 1} may be given.`,
+    );
+  }
 }
 
 function cancelledAll(uploaded: ReadonlyArray<{ file: FileObject }>): Map<string, unknown> {
