@@ -10,6 +10,7 @@ import './vector-stores/search.ts';
 import './file-batches/types.ts';
 import './subscriptions.ts';
 import './vector-stores/mutations.ts';
+import './vector-stores/recreate.ts';
 import './vector-store-files/mutations.ts';
 import './files/mutations.ts';
 import './files/delete.ts';

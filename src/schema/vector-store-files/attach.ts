@@ -233,7 +233,10 @@ export async function loadVectorStoreFiles(
   });
 }
 
-export function attachPayload(name: 'UploadFilesPayload' | 'AddFilesPayload', description: string) {
+export function attachPayload(
+  name: 'UploadFilesPayload' | 'AddFilesPayload' | 'RecreateVectorStorePayload',
+  description: string,
+) {
   return builder.objectRef<AttachPayloadShape>(name).implement({
     description,
     fields: (t) => ({

@@ -28,7 +28,7 @@ const DELETE_CONCURRENCY = 5;
  */
 export const MAX_CASCADE_FILES = OPENAI_LIMITS.listPage.max;
 
-const ExpirationPolicyInput = builder.inputType('ExpirationPolicyInput', {
+export const ExpirationPolicyInput = builder.inputType('ExpirationPolicyInput', {
   description: 'When a vector store expires: a number of days after it was last active.',
   fields: (t) => ({
     anchor: t.string({ description: 'The timestamp counted from; only `last_active_at` (the default).' }),
