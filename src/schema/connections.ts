@@ -131,6 +131,9 @@ async function readPage<T extends ListItem>(
   return readTail(request.size, order, source, request.before);
 }
 
+/** Pages read forward from the anchor: two, or one and the `before` read (TAIL_READS in all). */
+const FORWARD_PAGES = 2;
+
 /**
  * The last `size` items of the list (or, for `/files`, those before a cursor), which OpenAI has no
  * call for: the list is read in the opposite order. The recordings show `desc` as the exact
@@ -138,9 +141,10 @@ async function readPage<T extends ListItem>(
  * same-second items, though, their order is settled with the list's own cursors rather than by
  * trusting that rule: the last item read (which precedes the wanted ones under the recorded rule,
  * and may fall among them under another) anchors a forward read to the list's end, and a native
- * `before` read fills in whatever precedes the anchor. Exact under either rule, and 2 or 3 calls
- * unless a run of more than 200 same-second items ends the list under a rule that keeps insertion
- * order both ways. `/files` has no `before`: there the recorded rule is relied on.
+ * `before` read fills in whatever precedes the anchor. Exact under either rule, in at most 3 calls,
+ * except after a run of 200+ same-second items at the list's end under a rule that keeps
+ * insertion order both ways, where the recorded rule is relied on. `/files` has no `before`:
+ * there it is relied on always.
  */
 async function readTail<T extends ListItem>(
   size: number,
@@ -167,11 +171,18 @@ async function readTail<T extends ListItem>(
   }
   const anchor = read.at(-1)!;
   const following: T[] = [];
+  let pages = 0;
   for await (const next of walkPages(
     (cursor) => source.fetch({ limit: PAGE_SIZE.max, order, after: cursor }),
     anchor.id,
   )) {
     following.push(...next.data);
+    // Still more after two pages: only a rule that keeps insertion order both ways over a run of
+    // 200+ same-second items gets here, and walking that run has no bound an estimate could
+    // promise, so the recorded rule answers, as it does for `/files`.
+    if (++pages === FORWARD_PAGES && next.hasMore) {
+      return { items: read.slice(0, size).reverse(), hasNext, hasPrevious: true };
+    }
   }
   if (following.length >= size) return { items: following.slice(-size), hasNext, hasPrevious: true };
   const missing = size - following.length - 1;

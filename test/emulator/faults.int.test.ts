@@ -172,6 +172,7 @@ describe('faults', () => {
       byRoute: {},
       requests: [],
       maxInFlight: {},
+      inFlight: {},
     });
     expect(await (await control('processing', {})).json()).toEqual({ delayMs: 0, hold: false });
   });
