@@ -12,6 +12,7 @@ import './subscriptions.ts';
 import './vector-stores/mutations.ts';
 import './vector-store-files/mutations.ts';
 import './files/mutations.ts';
+import './files/create.ts';
 import './file-batches/mutations.ts';
 
 /** Sorted, so the printed schema.graphql diffs cleanly whatever order the modules load in. */
