@@ -65,7 +65,7 @@ const CreateFilesInput = builder.inputType('CreateFilesInput', {
     sizes: t.field({
       type: ['SafeInt'],
       description:
-        "The size in bytes of each file, in the order of `files` (a browser's `File.size`). With it, a file too large for one `POST /files` (512 MB) goes through OpenAI's Uploads API in parts (up to 8 GB), and a file is refused before any of it is sent when it is over the limits; a file whose bytes differ from its size is refused, leaving nothing upstream.",
+        "The size in bytes of each file, in the order of `files` (a browser's `File.size`). With it, a file larger than the gateway streams to `POST /files` goes through OpenAI's Uploads API in parts, and a file over the limits is refused before any of it is sent; a file whose bytes differ from its size is refused, leaving nothing upstream. Without it, a file is held to the `POST /files` limit.",
     }),
     purpose: t.field({ type: FilePurposeEnum, required: true, description: 'What the files are for.' }),
     expiresAfterSeconds: t.int({
@@ -141,7 +141,7 @@ builder.mutationField('createFiles', (t) =>
           if (expiry != null && (expiry < EXPIRY.min || expiry > EXPIRY.max)) {
             throw new InvalidInputError(
               'input.expiresAfterSeconds',
-              `Give ${EXPIRY.min} to ${EXPIRY.max} seconds (1 hour to 30 days).`,
+              `Give ${EXPIRY.min} to ${EXPIRY.max} seconds.`,
             );
           }
         } catch (error) {
