@@ -77,6 +77,13 @@ export async function uploadInParts(
   if (!(Number.isSafeInteger(partBytes) && partBytes >= 1 && partBytes <= OPENAI_LIMITS.upload.partBytes)) {
     throw new RangeError(`A part is 1 to ${OPENAI_LIMITS.upload.partBytes} bytes, not ${partBytes}.`);
   }
+  // The stream's own failure is the reason to report, even when a part it made fail (the client
+  // going away aborts the request's calls too) was noticed first. An AbortError is not such a
+  // failure: Node's async iterator destroys the stream with one when this loop leaves it early.
+  let sourceError: { error: unknown } | undefined;
+  source.on('error', (error) => {
+    if (error.name !== 'AbortError') sourceError ??= { error };
+  });
   // Once the upload has been given up, the source must not throw an unhandled 'error'.
   const releaseSource = (): void => {
     if (source.readableEnded || source.destroyed) return;
@@ -89,7 +96,7 @@ export async function uploadInParts(
     upload = await api.create();
   } catch (error) {
     releaseSource();
-    throw error;
+    throw (sourceError ?? { error }).error;
   }
 
   const stop = new AbortController();
@@ -161,5 +168,5 @@ export async function uploadInParts(
   }
   // Best effort: an upload left pending expires within the hour, and never becomes a File.
   await api.cancel(upload.id).catch(() => {});
-  throw failure.error;
+  throw (sourceError ?? failure).error;
 }
