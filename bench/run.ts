@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dashboardScenario } from './dashboard.ts';
 import { FAIR_RULES, overheadScenario } from './overhead.ts';
+import { partedUploadScenario } from './parted-upload.ts';
 import { soakScenario } from './soak.ts';
 import { subscriptionsScenario } from './subscriptions.ts';
 import { removeBenchDir, type ScenarioResult, startNoiseMeter } from './support.ts';
@@ -16,6 +17,7 @@ import { uploadScenario } from './upload.ts';
  *   npm run bench -- --quick         each scenario for a few seconds: a smoke check; prints only
  *   npm run bench -- soak overhead   only these scenarios; prints only
  *   npm run bench -- subscriptions   500 live-status streams beside a query (about 3 minutes)
+ *   npm run bench -- parted          one 600 MiB createFiles through the Uploads API
  *
  * Only a full run writes BENCHMARKS.md, so the file always holds one complete run.
  */
@@ -28,6 +30,7 @@ const scenarios: Record<string, () => Promise<ScenarioResult[]>> = {
   overhead: async () => [await overheadScenario({ quick, latenciesMs: LATENCIES_MS })],
   dashboard: async () => [await dashboardScenario({ quick, latenciesMs: LATENCIES_MS })],
   upload: async () => [await uploadScenario({ quick })],
+  parted: async () => [await partedUploadScenario({ quick })],
   subscriptions: async () => [await subscriptionsScenario({ quick })],
   soak: async () => [await soakScenario({ quick })],
 };

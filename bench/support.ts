@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type IncomingMessage, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -239,6 +240,8 @@ export interface EmulatorProcess extends ChildServer {
   setFaults(faults: Record<string, unknown>): Promise<void>;
   /** Requests the emulator has served on /v1 since it started (the control plane is not counted). */
   requestCount(): Promise<number>;
+  /** The same, by route (e.g. `POST /v1/uploads/{upload_id}/parts`). */
+  requestsByRoute(): Promise<Record<string, number>>;
 }
 
 /**
@@ -277,6 +280,10 @@ export async function startEmulatorProcess(options: {
       const response = await fetch(new URL('stats', control));
       return ((await response.json()) as { total: number }).total;
     },
+    async requestsByRoute() {
+      const response = await fetch(new URL('stats', control));
+      return ((await response.json()) as { byRoute: Record<string, number> }).byRoute;
+    },
   };
 }
 
@@ -307,6 +314,104 @@ export async function startGatewayProcess(options: {
     urlPattern: /GraphQL endpoint and GraphiQL: (\S+)/,
     probe: true,
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Uploads
+// ---------------------------------------------------------------------------------------------
+
+const BOUNDARY = '----bench-upload-boundary';
+/** One reused chunk: the client adds no garbage of its own to the figures. */
+const CHUNK = Buffer.alloc(64 * 1024, 'bench upload bytes, not text for search.\n');
+
+/** The bytes `postGeneratedFile` sends for a file of `bytes`, one chunk at a time. */
+export function* generatedBytes(bytes: number): Generator<Buffer> {
+  for (let sent = 0; sent < bytes; sent += CHUNK.length) {
+    yield bytes - sent >= CHUNK.length ? CHUNK : CHUNK.subarray(0, bytes - sent);
+  }
+}
+
+/**
+ * One GraphQL multipart request whose variables get one file at `variables.input.files.0`, of
+ * `bytes` generated on the fly, written as fast as the socket takes it; resolves with the answer's
+ * text.
+ */
+export async function postGeneratedFile(
+  url: string,
+  operation: { query: string; variables: { input: Record<string, unknown> } },
+  name: string,
+  bytes: number,
+): Promise<string> {
+  const target = new URL(url);
+  const req = request({
+    host: target.hostname,
+    port: target.port,
+    path: target.pathname,
+    method: 'POST',
+    headers: {
+      'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
+      'apollo-require-preflight': 'true',
+    },
+  });
+  const answered = once(req, 'response') as Promise<[IncomingMessage]>;
+  const operations = JSON.stringify({
+    query: operation.query,
+    variables: { ...operation.variables, input: { ...operation.variables.input, files: [null] } },
+  });
+  req.write(
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.files.0"]}\r\n` +
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="0"; filename="${name}"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n',
+  );
+  for (const chunk of generatedBytes(bytes)) {
+    if (!req.write(chunk)) await once(req, 'drain');
+  }
+  req.end(`\r\n--${BOUNDARY}--\r\n`);
+  const [response] = await answered;
+  let text = '';
+  for await (const part of response) text += String(part);
+  return text;
+}
+
+export interface MeasuredPeak {
+  seconds: number;
+  /** The process's highest RSS during the work. */
+  peakRss: number;
+  /** How: the kernel's own peak counter, or 20 ms samples where it cannot be reset. */
+  peakFrom: 'VmHWM' | 'samples';
+}
+
+/** Runs `work` while watching another process's resident memory from outside it. */
+export async function measurePeakRss(
+  process: ChildServer,
+  work: () => Promise<unknown>,
+): Promise<MeasuredPeak> {
+  const kernelPeak = resetPeakRss(process.pid);
+  let sampled = processMemory(process.pid).rss;
+  const sampler = setInterval(() => {
+    sampled = Math.max(sampled, processMemory(process.pid).rss);
+  }, 20);
+  const started = performance.now();
+  try {
+    await work();
+  } finally {
+    clearInterval(sampler);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const { rss, peakRss } = processMemory(process.pid);
+  sampled = Math.max(sampled, rss);
+  // The kernel's counter sees every page, where samples can miss a short spike.
+  return kernelPeak
+    ? { seconds, peakRss: Math.max(peakRss, sampled), peakFrom: 'VmHWM' }
+    : { seconds, peakRss: sampled, peakFrom: 'samples' };
+}
+
+/** How `measurePeakRss` measured, in words for BENCHMARKS.md. */
+export function peakHow(measured: MeasuredPeak, process = 'gateway'): string {
+  return measured.peakFrom === 'VmHWM'
+    ? `the kernel's peak RSS of the ${process} process (\`VmHWM\` in /proc/PID/status, reset through /proc/PID/clear_refs just before), minus the baseline`
+    : `highest RSS of the ${process} process sampled every 20 ms from /proc/PID/status, minus the baseline`;
 }
 
 export async function postGraphQL(

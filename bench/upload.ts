@@ -1,13 +1,12 @@
-import { once } from 'node:events';
-import { type IncomingMessage, request } from 'node:http';
 import OpenAI from 'openai';
 import {
-  type ChildServer,
   type Headline,
   MiB,
+  measurePeakRss as measure,
   mib,
+  peakHow,
+  postGeneratedFile,
   processMemory,
-  resetPeakRss,
   type ScenarioResult,
   startEmulatorProcess,
   startGatewayProcess,
@@ -21,9 +20,6 @@ import {
  */
 
 const API_KEY = 'bench-key';
-const BOUNDARY = '----bench-upload-boundary';
-/** One reused chunk: the client adds no garbage of its own to the figures. */
-const CHUNK = Buffer.alloc(64 * 1024, 'bench upload bytes, not text for search.\n');
 
 const UPLOAD = `mutation ($input: UploadFilesInput!) {
   uploadFiles(input: $input) {
@@ -37,77 +33,23 @@ interface UploadAnswer {
   data?: { uploadFiles: { files?: Array<{ file: { bytes: number } | null }> } };
 }
 
-/** One multipart request with one file of `bytes`, written as fast as the socket takes it. */
+/** One `uploadFiles` request with one file of `bytes`, written as fast as the socket takes it. */
 async function uploadThroughGateway(
   url: string,
   vectorStoreId: string,
   name: string,
   bytes: number,
 ): Promise<void> {
-  const target = new URL(url);
-  const req = request({
-    host: target.hostname,
-    port: target.port,
-    path: target.pathname,
-    method: 'POST',
-    headers: {
-      'content-type': `multipart/form-data; boundary=${BOUNDARY}`,
-      'apollo-require-preflight': 'true',
-    },
-  });
-  const answered = once(req, 'response') as Promise<[IncomingMessage]>;
-  const operations = JSON.stringify({
-    query: UPLOAD,
-    variables: { input: { vectorStoreId, files: [null] } },
-  });
-  req.write(
-    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.files.0"]}\r\n` +
-      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="0"; filename="${name}"\r\n` +
-      'Content-Type: application/octet-stream\r\n\r\n',
+  const text = await postGeneratedFile(
+    url,
+    { query: UPLOAD, variables: { input: { vectorStoreId } } },
+    name,
+    bytes,
   );
-  for (let sent = 0; sent < bytes; sent += CHUNK.length) {
-    const chunk = bytes - sent >= CHUNK.length ? CHUNK : CHUNK.subarray(0, bytes - sent);
-    if (!req.write(chunk)) await once(req, 'drain');
-  }
-  req.end(`\r\n--${BOUNDARY}--\r\n`);
-  const [response] = await answered;
-  let text = '';
-  for await (const part of response) text += String(part);
   const answer = JSON.parse(text) as UploadAnswer;
   if (answer.data?.uploadFiles.files?.[0]?.file?.bytes !== bytes) {
     throw new Error(`upload of ${name} failed: ${text.slice(0, 500)}`);
   }
-}
-
-interface Measured {
-  seconds: number;
-  /** The gateway's highest RSS during the work. */
-  peakRss: number;
-  /** How: the kernel's own peak counter, or 20 ms samples where it cannot be reset. */
-  peakFrom: 'VmHWM' | 'samples';
-}
-
-/** Runs `work` while watching the gateway's resident memory from outside its process. */
-async function measure(gateway: ChildServer, work: () => Promise<unknown>): Promise<Measured> {
-  const kernelPeak = resetPeakRss(gateway.pid);
-  let sampled = processMemory(gateway.pid).rss;
-  const sampler = setInterval(() => {
-    sampled = Math.max(sampled, processMemory(gateway.pid).rss);
-  }, 20);
-  const started = performance.now();
-  try {
-    await work();
-  } finally {
-    clearInterval(sampler);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const { rss, peakRss } = processMemory(gateway.pid);
-  sampled = Math.max(sampled, rss);
-  // The kernel's counter sees every page, where samples can miss a short spike.
-  return kernelPeak
-    ? { seconds, peakRss: Math.max(peakRss, sampled), peakFrom: 'VmHWM' }
-    : { seconds, peakRss: sampled, peakFrom: 'samples' };
 }
 
 /** The issue's target for one 256 MiB file. */
@@ -148,10 +90,7 @@ export async function uploadScenario(options: { quick: boolean }): Promise<Scena
     const one = `one ${singleBytes / MiB} MiB file`;
     const parallel = `4 concurrent requests of ${concurrentBytes / MiB} MiB`;
     const singleIncrease = single.peakRss - baseline;
-    const peakHow =
-      single.peakFrom === 'VmHWM'
-        ? "the kernel's peak RSS of the gateway process (`VmHWM` in /proc/PID/status, reset through /proc/PID/clear_refs just before), minus the baseline"
-        : 'highest RSS of the gateway process sampled every 20 ms from /proc/PID/status, minus the baseline';
+    const how = peakHow(single);
     const headlines: Headline[] = [
       {
         measure: `Upload: gateway peak RSS increase, ${one}`,
@@ -174,13 +113,13 @@ export async function uploadScenario(options: { quick: boolean }): Promise<Scena
         columns: ['measure', 'value', 'how'],
         rows: [
           ['Gateway RSS before the uploads (baseline)', mib(baseline), '/proc/PID/status VmRSS'],
-          [`Peak RSS increase, ${one}`, mib(singleIncrease), `${peakHow}; target < ${TARGET_MIB} MiB`],
+          [`Peak RSS increase, ${one}`, mib(singleIncrease), `${how}; target < ${TARGET_MIB} MiB`],
           [
             `Throughput, ${one}`,
             `${(singleBytes / MiB / single.seconds).toFixed(1)} MiB/s (${single.seconds.toFixed(1)} s)`,
             'file size / time from the first byte sent to the GraphQL answer (upload, attach, read-back)',
           ],
-          [`Peak RSS increase, ${parallel}`, mib(concurrent.peakRss - baseline), `${peakHow}, same baseline`],
+          [`Peak RSS increase, ${parallel}`, mib(concurrent.peakRss - baseline), `${how}, same baseline`],
           [
             `Throughput, ${parallel}`,
             `${((4 * concurrentBytes) / MiB / concurrent.seconds).toFixed(1)} MiB/s (${concurrent.seconds.toFixed(1)} s)`,

@@ -53,6 +53,10 @@ const SettingsSchema = z.object({
   ALLOW_CALLER_KEYS: flag.default(false),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   MAX_UPLOAD_FILE_BYTES: integer(1, OPENAI_LIMITS.fileBytes).default(defaultUploadLimits.maxFileBytes),
+  MAX_PARTED_UPLOAD_BYTES: integer(0, OPENAI_LIMITS.upload.bytes).default(
+    defaultUploadLimits.maxPartedFileBytes,
+  ),
+  PARTED_UPLOAD_BYTES: integer(1, OPENAI_LIMITS.upload.bytes).default(defaultUploadLimits.partedUploadBytes),
   MAX_UPLOAD_FILES: integer(1, 2000).default(defaultUploadLimits.maxFiles),
   OPERATION_TIMEOUT_MS: integer(1000, 3_600_000).default(defaultDeadlines.operationMs),
   UPLOAD_TIMEOUT_MS: integer(1000, 24 * 3_600_000).default(defaultDeadlines.uploadMs),

@@ -62,7 +62,12 @@ async function main(): Promise<void> {
       maxRetryAfterSeconds: settings.UPSTREAM_MAX_RETRY_AFTER_SECONDS,
       concurrency: settings.UPSTREAM_CONCURRENCY,
     },
-    uploads: { maxFileBytes: settings.MAX_UPLOAD_FILE_BYTES, maxFiles: settings.MAX_UPLOAD_FILES },
+    uploads: {
+      maxFileBytes: settings.MAX_UPLOAD_FILE_BYTES,
+      maxPartedFileBytes: settings.MAX_PARTED_UPLOAD_BYTES,
+      partedUploadBytes: settings.PARTED_UPLOAD_BYTES,
+      maxFiles: settings.MAX_UPLOAD_FILES,
+    },
     live: {
       watchesPerCredential: settings.MAX_SUBSCRIPTIONS_PER_CREDENTIAL,
       watchesPerToken: settings.MAX_SUBSCRIPTIONS_PER_TOKEN,

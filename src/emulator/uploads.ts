@@ -13,6 +13,7 @@
  * recorded Files API errors of the same family (`No such File object: fake_id`, param `id`, a
  * top-level `detail`) and OpenAI's usual `Invalid '<param>': ...` wording; treat them as invented.
  */
+import { constants } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
@@ -36,10 +37,20 @@ import {
   rejectUnknownKeys,
 } from './validation.ts';
 
+const { MAX_LENGTH } = constants;
+
 export const MAX_UPLOAD_BYTES = 8 * 1024 ** 3;
 export const MAX_PART_BYTES = 64 * 1024 * 1024;
-/** CreateUploadRequest's enum, in the order of the spec, for the Files API's recorded wording. */
-const UPLOAD_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision'] as const;
+/**
+ * The purposes an upload takes. The vendored spec (openai-openapi 2.3.0, CreateUploadRequest)
+ * lists four: assistants, batch, fine-tune, vision. The SDKs OpenAI generates from its current
+ * spec type the field as FilePurpose, the six `POST /files` takes (openai-node 6.49
+ * `UploadCreateParams.purpose: FilesAPI.FilePurpose`, openai-python `purpose:
+ * Required[FilePurpose]`), and `user_data` is the purpose meant for files of any kind, large ones
+ * included. The newer, wider list is followed; no recording shows an upload with `user_data` or
+ * `evals`, nor a refused purpose. Order: the spec's four, then the SDK's two.
+ */
+const UPLOAD_PURPOSES = ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] as const;
 
 /** Key order as recorded; `file` only once completed (absent, not null, before). */
 export function renderUpload(upload: UploadRecord, status: UploadStatus, file?: StoredFile) {
@@ -244,6 +255,15 @@ async function completeUpload(ctx: RouteContext): Promise<Reply> {
         );
       }
     }
+  }
+  const total = parts.reduce((sum, part) => sum + part.bytes, 0);
+  if (total > MAX_LENGTH) {
+    // A File is kept as one Buffer, which Node 20 caps at 4 GiB; the real API takes up to 8 GB.
+    // Said plainly, where allocating it would fail as a 500.
+    throw payloadTooLarge(
+      `The emulator keeps a file in one buffer, at most ${MAX_LENGTH} bytes on this Node version; this upload has ${total}.`,
+      'part_ids',
+    );
   }
   const file = state.completeUpload(upload, parts);
   return json(renderUpload(upload, 'completed', file));

@@ -97,6 +97,7 @@ function checkCost(
     document: DocumentNode;
     variableValues?: Readonly<Record<string, unknown>> | null | undefined;
     operationName?: string | null | undefined;
+    contextValue?: unknown;
   },
   limit: number,
 ): CostCheck {
@@ -105,6 +106,7 @@ function checkCost(
     document: args.document,
     variables: args.variableValues,
     operationName: args.operationName,
+    context: args.contextValue,
   });
   if (cost === null) return {};
   if (cost <= limit) return { cost };

@@ -15,7 +15,8 @@
  * - `price.search`: 1 per store searched, `maxResults ?? 10` rows (clamped to 1..50).
  * - `price.mutation`: one write; mutations whose calls grow with their input (file lists, uploads,
  *   cascades, waits) declare `inputPrice(...)`, the most their resolver lets itself make for that
- *   input, and the rows their payload lists will hold, which those lists price with `rowsPrice`.
+ *   input (and the operation's settings, such as the size of an upload's parts), and the rows
+ *   their payload lists will hold, which those lists price with `rowsPrice`.
  * - A list the schema does not page counts `UNPAGED_LIST_ROWS` rows and is one page.
  *   Introspection, scalars and fields without a price cost 0.
  *
@@ -65,11 +66,15 @@ export interface Priced {
   rowsShareAPage?: boolean;
 }
 
-/** A field's price: its upstream calls for these arguments, resolved in this scope. */
+/**
+ * A field's price: its upstream calls for these arguments, resolved in this scope. `context` is
+ * the operation's context, for prices that depend on settings (unknown when priced without one).
+ */
 export type Price = (
   args: Record<string, unknown>,
   scope: Scope,
   field: GraphQLField<unknown, unknown>,
+  context: unknown,
 ) => Priced;
 
 const COST_EXTENSION = 'upstreamCost';
@@ -132,10 +137,12 @@ export type PricedInput = Record<string, unknown>;
  * A mutation priced by what its input asks for: its calls, and the rows its payload's lists will
  * hold (they price their own reads from that).
  */
-export function inputPrice(of: (input: PricedInput) => { calls: number; rows?: number }): Price {
-  return (args, scope) => {
+export function inputPrice(
+  of: (input: PricedInput, context: unknown) => { calls: number; rows?: number },
+): Price {
+  return (args, scope, _field, context) => {
     const input = args.input !== null && typeof args.input === 'object' ? (args.input as PricedInput) : {};
-    const { calls, rows } = of(input);
+    const { calls, rows } = of(input, context);
     return rows === undefined ? { calls: scope.objects * calls } : { calls: scope.objects * calls, rows };
   };
 }
@@ -155,6 +162,8 @@ export interface CostInput {
   document: DocumentNode;
   variables?: Readonly<Record<string, unknown>> | null | undefined;
   operationName?: string | null | undefined;
+  /** The operation's context, passed on to every price. */
+  context?: unknown;
 }
 
 /**
@@ -173,7 +182,7 @@ export function estimateUpstreamCalls(input: CostInput): number | null {
   for (const definition of input.document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const walker = new CostWalker(input.schema, fragments, coerced.coerced);
+  const walker = new CostWalker(input.schema, fragments, coerced.coerced, input.context);
   return walker.selection(root, [operation.selectionSet], { objects: 1, pages: 1, depth: 0 });
 }
 
@@ -184,6 +193,7 @@ class CostWalker {
     private readonly schema: GraphQLSchema,
     private readonly fragments: ReadonlyMap<string, FragmentDefinitionNode>,
     private readonly variables: Record<string, unknown>,
+    private readonly context: unknown,
   ) {}
 
   selection(type: GraphQLOutputType, selectionSets: readonly SelectionSetNode[], scope: Scope): number {
@@ -215,7 +225,7 @@ class CostWalker {
     const field = parent.getFields()[first.name.value];
     if (!field) return 0;
     const args = this.argumentValues(field, first);
-    const priced = priceOf(field)?.(args, scope, field) ?? { calls: 0 };
+    const priced = priceOf(field)?.(args, scope, field, this.context) ?? { calls: 0 };
     const children = fieldNodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : []));
     if (children.length === 0) return priced.calls;
 

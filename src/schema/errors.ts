@@ -1,5 +1,5 @@
 import { UploadProblem } from '../uploads/problems.ts';
-import { UpstreamError, type UpstreamErrorCode } from '../upstream/index.ts';
+import { UploadSizeMismatch, UpstreamError, type UpstreamErrorCode } from '../upstream/index.ts';
 import { builder } from './builder.ts';
 import { encodeGlobalId, InvalidIdError } from './ids.ts';
 
@@ -230,6 +230,7 @@ const FILE_FAILURE_CODES = {
   FILE_TOO_LARGE: 'The file is larger than the upload limit; nothing of it was stored.',
   UPLOAD_REUSED: 'The same upload was given more than once; only its first use is uploaded.',
   UPLOAD_INCOMPLETE: 'The request did not carry this file completely.',
+  UPLOAD_SIZE_MISMATCH: 'The file is not the size declared for it; nothing of it was stored.',
   NOT_FOUND: 'No such file (for a removal: the file is not in this store).',
   RATE_LIMITED: "OpenAI's rate limit was reached; see `retryAfter`.",
   UPSTREAM_TIMEOUT: 'OpenAI did not answer in time.',
@@ -278,7 +279,7 @@ export function fileFailure(
   };
   const subject = where.filename != null ? `"${where.filename}"` : (where.fileId ?? `File ${where.index}`);
   const failed = `${subject} ${STAGE_FAILED[where.stage]}`;
-  if (error instanceof FileProblem || error instanceof UploadProblem)
+  if (error instanceof FileProblem || error instanceof UploadProblem || error instanceof UploadSizeMismatch)
     return { ...base, code: error.code, message: `${failed}: ${error.message}` };
   if (!(error instanceof UpstreamError)) {
     return { ...base, code: 'INTERNAL_ERROR', message: `${failed}: ${FILE_FAILURE_CODES.INTERNAL_ERROR}` };
@@ -297,7 +298,7 @@ const STAGE_FAILED: Record<FileStage, string> = {
 const FileStageEnum = builder.enumType('FileStage', {
   description: 'The step of a mutation at which a file failed.',
   values: {
-    UPLOAD: { description: 'Streaming the file to OpenAI (`POST /files`).' },
+    UPLOAD: { description: 'Sending the file to OpenAI (`POST /files`, or the Uploads API in parts).' },
     ATTACH: { description: 'Attaching the file to the vector store.' },
     DETACH: { description: 'Removing the file from the vector store.' },
     DELETE: { description: 'Deleting the file itself.' },

@@ -14,6 +14,7 @@ import './vector-stores/recreate.ts';
 import './vector-store-files/mutations.ts';
 import './files/mutations.ts';
 import './files/delete.ts';
+import './files/create.ts';
 import './file-batches/mutations.ts';
 
 /** Sorted, so the printed schema.graphql diffs cleanly whatever order the modules load in. */

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { processRequest } from 'graphql-upload-minimal';
-import { OPENAI_LIMITS } from '../upstream/index.ts';
+import { OPENAI_LIMITS, PART_BYTES } from '../upstream/index.ts';
 
 /**
  * Reading a GraphQL multipart request with graphql-upload-minimal 1.6.4, minus what it gets wrong.
@@ -22,8 +22,14 @@ import { OPENAI_LIMITS } from '../upstream/index.ts';
  */
 
 export interface UploadLimits {
-  /** OpenAI's own limit is 512 MB per file. */
+  /** The largest file streamed to `POST /files`; OpenAI's own limit is 512 MB per file. */
   maxFileBytes: number;
+  /** The largest file sent in parts through the Uploads API (OpenAI's limit, 8 GB); 0: none is. */
+  maxPartedFileBytes: number;
+  /** A file whose declared size is over this goes in parts; the others go to `POST /files`. */
+  partedUploadBytes: number;
+  /** The size of one part of a parted upload. */
+  partBytes: number;
   maxFiles: number;
   /** The `operations` and `map` fields of a multipart request. */
   maxFieldBytes: number;
@@ -31,13 +37,24 @@ export interface UploadLimits {
 
 export const defaultUploadLimits: UploadLimits = {
   maxFileBytes: OPENAI_LIMITS.fileBytes,
+  maxPartedFileBytes: OPENAI_LIMITS.upload.bytes,
+  // Only what `POST /files` cannot take goes in parts: one streamed POST is one upstream call
+  // and holds no part buffers, where a parted upload costs a call per 8 MiB against the
+  // operation's budget (150 by default) and up to 32 MiB of buffers.
+  partedUploadBytes: OPENAI_LIMITS.fileBytes,
+  partBytes: PART_BYTES,
   maxFiles: 20,
   maxFieldBytes: 1024 * 1024,
 };
 
+/** The largest file these limits take, by whichever way it goes. */
+export function largestFile(limits: UploadLimits): number {
+  return Math.max(limits.maxFileBytes, limits.maxPartedFileBytes);
+}
+
 /** The largest multipart request these limits let through, part headers included. */
 export function largestUpload(limits: UploadLimits): number {
-  return limits.maxFiles * (limits.maxFileBytes + 1) + 2 * limits.maxFieldBytes + 2 ** 20;
+  return limits.maxFiles * (largestFile(limits) + 1) + 2 * limits.maxFieldBytes + 2 ** 20;
 }
 
 /** The body of a multipart request as a Node stream, with its headers (an IncomingMessage is one). */
@@ -75,8 +92,9 @@ export async function parseUploadRequest(
   guardParser(req);
   try {
     return await processRequest(req as never, response as never, {
-      // One byte over the limit is enough to know a file is too large; receive.ts tells it.
-      maxFileSize: limits.maxFileBytes + 1,
+      // One byte over the limit is enough to know a file is too large. Which limit applies to a
+      // file (POST /files, or parts) is the resolver's to say, through receive.ts.
+      maxFileSize: largestFile(limits) + 1,
       maxFiles: limits.maxFiles,
       maxFieldSize: limits.maxFieldBytes,
     });

@@ -51,6 +51,27 @@ export class UpstreamError extends GraphQLError {
   }
 }
 
+/**
+ * A file whose bytes did not add up to the size declared for it, found by the gateway as they
+ * passed: the upload was cut or cancelled, so nothing of it is left upstream.
+ */
+export class UploadSizeMismatch extends Error {
+  readonly code = 'UPLOAD_SIZE_MISMATCH';
+
+  constructor(
+    readonly declared: number,
+    /** The bytes received; for a file longer than declared, the count when that was noticed. */
+    readonly received: number,
+  ) {
+    super(
+      received > declared
+        ? `it is larger than the ${declared} bytes declared for it.`
+        : `it has ${received} bytes, not the ${declared} declared for it.`,
+    );
+    this.name = 'UploadSizeMismatch';
+  }
+}
+
 /** The `param` OpenAI names in a 400, which is an input path and so safe to pass on. */
 function upstreamParam(error: InstanceType<typeof OpenAI.APIError>): string | null {
   return typeof error.param === 'string' ? error.param : null;

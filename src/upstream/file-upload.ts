@@ -92,7 +92,7 @@ function field(boundary: string, name: string, value: string): string {
 // A client-supplied type goes into a header line, so only a plain `type/subtype; param=value` passes.
 const MIME_TYPE = /^[\w.+-]+\/[\w.+-]+(\s*;\s*[\w.+-]+=("[^"\r\n]*"|[\w.+-]+))*$/;
 
-function safeMimetype(mimetype: string | undefined): string {
+export function safeMimetype(mimetype: string | undefined): string {
   return mimetype && MIME_TYPE.test(mimetype) ? mimetype : 'application/octet-stream';
 }
 

@@ -10,8 +10,9 @@ export {
   type UpstreamCredential,
   type UpstreamPolicy,
 } from './client.ts';
-export { UpstreamError, type UpstreamErrorCode } from './errors.ts';
+export { UploadSizeMismatch, UpstreamError, type UpstreamErrorCode } from './errors.ts';
 export { type FilePurpose, type FileToUpload, sentFilename } from './file-upload.ts';
 export { OPENAI_LIMITS } from './openai-limits.ts';
+export { PART_BYTES, partedUploadCalls } from './parted-upload.ts';
 export * from './types.ts';
 export { Upstream, type UpstreamCall, type UpstreamScope } from './upstream.ts';

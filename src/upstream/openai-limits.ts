@@ -24,4 +24,12 @@ export const OPENAI_LIMITS = {
   scoreThreshold: { min: 0, max: 1 },
   /** One file through `POST /files`. */
   fileBytes: 512 * 1024 * 1024,
+  /**
+   * The Uploads API (`POST /uploads`, then parts): at most 8 GB in all and 64 MB a part (the
+   * spec's words for both). Read as binary units, as `fileBytes` is; nothing says which OpenAI
+   * means, and the emulator enforces the same figures.
+   */
+  upload: { bytes: 8 * 1024 ** 3, partBytes: 64 * 1024 ** 2 },
+  /** A File's `expires_after.seconds` (anchor `created_at`), on `/files` and `/uploads` alike. */
+  fileExpirySeconds: { min: 3600, max: 2_592_000 },
 } as const;

@@ -1,10 +1,17 @@
 import type OpenAI from 'openai';
-import { APIUserAbortError } from 'openai';
+import { APIUserAbortError, toStreamingFile } from 'openai';
 import { deadlineSignal, linkSignals } from '../signals.ts';
 import type { UpstreamBudget } from './budget.ts';
 import type { UpstreamClient, UpstreamPolicy } from './client.ts';
 import { toUpstreamError, UpstreamError } from './errors.ts';
-import { type FilePurpose, type FileToUpload, sentFilename, uploadFileStream } from './file-upload.ts';
+import {
+  type FilePurpose,
+  type FileToUpload,
+  safeMimetype,
+  sentFilename,
+  uploadFileStream,
+} from './file-upload.ts';
+import { type PartedUploadOptions, uploadInParts } from './parted-upload.ts';
 import type {
   FileBatch,
   FileContent,
@@ -312,6 +319,110 @@ export class Upstream {
   }
 
   /**
+   * Streams one file of a declared size through the Uploads API in parts (parted-upload.ts), for
+   * files past what `POST /files` takes. Every call is counted, budgeted and reported like any
+   * other. The scope's signal never leaves an upload open: the create and the completion are not
+   * cut by it (an upload or a File made unseen would be left behind), the parts are, and whatever
+   * stops the upload cancels it, in a call that outlives the request. When the stream fails, its
+   * error is what this rejects with.
+   */
+  async uploadFileInParts(
+    file: FileToUpload,
+    options: PartedUploadOptions & {
+      purpose: FilePurpose;
+      /** The size declared for the file; any other size fails with UploadSizeMismatch. */
+      bytes: number;
+      expiresAfterSeconds?: number | undefined;
+    },
+  ): Promise<FileObject> {
+    const filename = sentFilename(file.filename);
+    const { purpose, bytes } = options;
+    if (this.cancelled) {
+      file.body.on('error', () => {});
+      file.body.destroy();
+      throw toUpstreamError(new APIUserAbortError(), undefined, this.scope.signal);
+    }
+    const once = { retries: 0, deadline: true };
+    let createdAt = 0;
+    return uploadInParts(
+      file.body,
+      bytes,
+      {
+        create: async () => {
+          const upload = await this.run(
+            'uploads.create',
+            (callOptions) =>
+              this.sdk.uploads.create(
+                {
+                  filename,
+                  purpose,
+                  bytes,
+                  mime_type: safeMimetype(file.mimetype),
+                  ...(options.expiresAfterSeconds === undefined
+                    ? {}
+                    : { expires_after: { anchor: 'created_at', seconds: options.expiresAfterSeconds } }),
+                },
+                callOptions,
+              ),
+            { ...once, cancellable: false },
+          );
+          createdAt = upload.created_at;
+          return upload;
+        },
+        addPart: (uploadId, data, signal) =>
+          this.run(
+            'uploads.parts.create',
+            async (callOptions) => {
+              const link = linkSignals([callOptions.signal ?? undefined, signal]);
+              try {
+                // A view of the part's buffer, streamed as it is: a `File` would copy it first.
+                return await this.sdk.uploads.parts.create(
+                  uploadId,
+                  { data: toStreamingFile(onceOf(data), 'part', { type: 'application/octet-stream' }) },
+                  { ...callOptions, signal: link.signal },
+                );
+              } finally {
+                link.release();
+              }
+            },
+            { ...once, cancellable: true },
+          ),
+        complete: async (uploadId, partIds, md5) => {
+          try {
+            const upload = await this.run(
+              'uploads.complete',
+              (callOptions) => this.sdk.uploads.complete(uploadId, { part_ids: partIds, md5 }, callOptions),
+              { ...once, cancellable: false },
+            );
+            if (!upload.file)
+              throw new UpstreamError(
+                'UPSTREAM_UNAVAILABLE',
+                'OpenAI completed the upload without its File.',
+              );
+            return upload.file;
+          } catch (error) {
+            // The File of a completed upload carries the upload's created_at (UploadsTests).
+            if (error instanceof UpstreamError && ANSWER_LOST.has(error.code)) {
+              const found = await this.findUploaded(filename, purpose, { bytes, at: createdAt }).catch(
+                () => null,
+              );
+              if (found) return found;
+            }
+            throw error;
+          }
+        },
+        cancel: async (uploadId) => {
+          await this.run('uploads.cancel', (callOptions) => this.sdk.uploads.cancel(uploadId, callOptions), {
+            ...once,
+            cancellable: false,
+          });
+        },
+      },
+      options,
+    );
+  }
+
+  /**
    * The File an upload created when its answer was lost (the body went out whole, then the
    * answer timed out or the connection failed): OpenAI may well have stored it, and an upload
    * the caller is told failed would then cost storage unseen. The newest files are read once and
@@ -470,6 +581,11 @@ function untilAborted<T>(pending: Promise<T>, signal: AbortSignal): Promise<T> {
     else signal.addEventListener('abort', onAbort, { once: true });
     pending.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** One chunk as the async iterable a streaming file takes. */
+async function* onceOf(data: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield data;
 }
 
 /** Pages, unlike objects, do not carry OpenAI's request id; the raw response does. */

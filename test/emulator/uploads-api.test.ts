@@ -127,6 +127,17 @@ describe('uploads', () => {
     expect(batchDone.file?.expires_at).toBe(batch.created_at + 2_592_000);
   });
 
+  it('takes every purpose POST /files takes, user_data and evals included (the SDK types it FilePurpose)', async () => {
+    const { client } = await setup();
+    for (const purpose of ['user_data', 'evals'] as const) {
+      const upload = await create(client, 2, { purpose });
+      const done = await client.uploads.complete(upload.id, {
+        part_ids: [(await part(client, upload.id, 'ok')).id],
+      });
+      expect(done.file).toMatchObject({ purpose, bytes: 2 });
+    }
+  });
+
   it('cancels with no body, drops the parts, and refuses parts or completion afterwards (CancelUploadWorks)', async () => {
     const { client, emulator, api } = await setup();
     const upload = await create(client, 4);
@@ -214,7 +225,7 @@ describe('uploads', () => {
       [{ ...base, filename: undefined }, 'filename', 'missing_required_parameter'],
       [{ ...base, mime_type: undefined }, 'mime_type', 'missing_required_parameter'],
       [{ ...base, purpose: undefined }, 'purpose', 'missing_required_parameter'],
-      [{ ...base, purpose: 'user_data' }, 'purpose', null],
+      [{ ...base, purpose: 'world_domination' }, 'purpose', null],
       [{ ...base, bytes: 8 * 1024 ** 3 + 1 }, 'bytes', 'integer_above_max_value'],
       [{ ...base, bytes: -1 }, 'bytes', 'integer_below_min_value'],
       [{ ...base, bytes: '1' }, 'bytes', 'invalid_type'],
@@ -238,9 +249,9 @@ describe('uploads', () => {
       expect(body.error, JSON.stringify(json)).toMatchObject({ param, code });
       expect(body.detail).toEqual({ message: body.error.message, code });
     }
-    const purpose = await api('/uploads', { method: 'POST', json: { ...base, purpose: 'user_data' } });
+    const purpose = await api('/uploads', { method: 'POST', json: { ...base, purpose: 'world_domination' } });
     expect(((await purpose.json()) as { error: { message: string } }).error.message).toBe(
-      "'user_data' is not one of ['assistants', 'batch', 'fine-tune', 'vision'] - 'purpose'",
+      "'world_domination' is not one of ['assistants', 'batch', 'fine-tune', 'vision', 'user_data', 'evals'] - 'purpose'",
     );
     // The largest upload the spec allows, and an empty one, are fine.
     expect((await create(client, 8 * 1024 ** 3)).status).toBe('pending');
