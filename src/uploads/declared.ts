@@ -34,6 +34,24 @@ export function routeOf(declared: number | undefined, limits: UploadLimits): Fil
   };
 }
 
+/**
+ * How a file for a vector store goes to OpenAI: only through `POST /files`, since file search
+ * takes no file over its 512 MB (the Uploads API's larger files serve other purposes). A file
+ * declared larger than that is refused before any of it is sent.
+ */
+export function storeRouteOf(declared: number | undefined, limits: UploadLimits): FileRoute {
+  if (declared === undefined || declared <= limits.maxFileBytes) {
+    return { via: 'files', maxBytes: limits.maxFileBytes };
+  }
+  return {
+    via: 'none',
+    problem: new UploadProblem(
+      'FILE_TOO_LARGE',
+      `its declared size of ${declared} bytes is over the ${limits.maxFileBytes} bytes a file attached to a vector store may have; nothing of it was sent. createFiles takes larger files for other purposes.`,
+    ),
+  };
+}
+
 /** Whether any file can go in parts under these limits. */
 function partsPossible(limits: UploadLimits): boolean {
   return limits.maxPartedFileBytes > limits.partedUploadBytes;

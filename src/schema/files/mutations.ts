@@ -1,6 +1,7 @@
 import type { FileUpload } from 'graphql-upload-minimal';
 import { createConcurrencyLimit } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
+import { checkDeclaredSizes, matchDeclared, storeRouteOf } from '../../uploads/declared.ts';
 import { discardUploads, receiveUpload } from '../../uploads/receive.ts';
 import { type FileObject, OPENAI_LIMITS, UpstreamError } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
@@ -64,6 +65,11 @@ const UploadFilesInput = builder.inputType('UploadFilesInput', {
       required: true,
       description:
         'The files, streamed to OpenAI as they arrive (at most the configured number per request).',
+    }),
+    sizes: t.field({
+      type: ['SafeInt'],
+      description:
+        "The size in bytes of each file, in the order of `files` (a browser's `File.size`). With it, a file over the size file search takes is refused before any of it is sent, and a file whose bytes differ from its size is refused, leaving nothing upstream.",
     }),
     attributes: t.field({
       type: 'JSONObject',
@@ -144,9 +150,18 @@ builder.mutationField('uploadFiles', (t) =>
         const settings: AttachSettings = {};
         let waitSeconds: number | null;
         let finder: DuplicateFinder | undefined;
+        let sizes: Array<number | undefined>;
         try {
           vectorStoreId = parseVectorStoreId(String(input.vectorStoreId), 'input.vectorStoreId');
           validateCount(input.files, 'input.files', { min: 1, max: context.uploadLimits.maxFiles }, 'files');
+          const checked = checkDeclaredSizes(input.sizes, input.files.length);
+          if (!('sizes' in checked)) {
+            throw new InvalidInputError(
+              checked.index === null ? 'input.sizes' : `input.sizes[${checked.index}]`,
+              checked.message,
+            );
+          }
+          sizes = checked.sizes;
           if (input.attributes)
             settings.attributes = validateAttributes(input.attributes, 'input.attributes');
           if (input.chunkingStrategy) {
@@ -165,7 +180,7 @@ builder.mutationField('uploadFiles', (t) =>
           discardUploads(input.files);
           throw error;
         }
-        const outcomes = await uploadAll(context, input.files, finder);
+        const outcomes = await uploadAll(context, input.files, sizes, finder);
         const alreadyPresent = outcomes.flatMap((outcome) => (outcome.present ? [outcome.present] : []));
         const failures = outcomes.flatMap((outcome) => (outcome.failure ? [outcome.failure] : []));
         const uploaded = outcomes.filter((outcome): outcome is UploadOutcome & { file: FileObject } =>
@@ -205,6 +220,7 @@ builder.mutationField('uploadFiles', (t) =>
 function uploadAll(
   context: Context,
   uploads: readonly Promise<FileUpload>[],
+  sizes: ReadonlyArray<number | undefined>,
   finder: DuplicateFinder | undefined,
 ): Promise<UploadOutcome[]> {
   const slots = createConcurrencyLimit(UPLOAD_CONCURRENCY);
@@ -216,11 +232,20 @@ function uploadAll(
         filename,
         failure: fileFailure({ index, filename, stage: 'UPLOAD' }, reason),
       });
+      const declared = sizes[index];
+      const route = storeRouteOf(declared, context.uploadLimits);
       const received = await receiveUpload(upload, maxBytes, context.signal);
+      if (route.via === 'none') {
+        // Refused from its size alone: its part is read and dropped, nothing goes upstream.
+        if ('body' in received) received.body.destroy();
+        return fail(received.filename, route.problem);
+      }
       if ('problem' in received) return fail(received.filename, received.problem);
+      const file =
+        declared === undefined ? received : { ...received, body: matchDeclared(received.body, declared) };
       let decision: Decision;
       try {
-        decision = finder ? await finder.decide(received) : { file: received, release: async () => {} };
+        decision = finder ? await finder.decide(file) : { file, release: async () => {} };
       } catch (error) {
         return fail(received.filename, error);
       }
