@@ -140,7 +140,7 @@ export const SearchFilterInput = builder.inputRef<SearchFilterShape>('SearchFilt
   }),
 });
 
-function valueOf(value: ValueShape): string | number | boolean {
+function comparedValue(value: ValueShape): string | number | boolean {
   return value.string ?? value.number ?? value.boolean ?? '';
 }
 
@@ -156,11 +156,11 @@ export function filterFromInput(input: SearchFilterShape, argument: string): Sea
     }
     for (const type of ['in', 'nin'] as const) {
       const comparison = node[type];
-      if (comparison) return { type, key: comparison.key, value: comparison.values.map(valueOf) };
+      if (comparison) return { type, key: comparison.key, value: comparison.values.map(comparedValue) };
     }
     for (const type of ['eq', 'ne', 'gt', 'gte', 'lt', 'lte'] as const) {
       const comparison = node[type];
-      if (comparison) return { type, key: comparison.key, value: valueOf(comparison.value) };
+      if (comparison) return { type, key: comparison.key, value: comparedValue(comparison.value) };
     }
     return {};
   };
