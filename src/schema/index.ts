@@ -3,6 +3,7 @@ import { builder } from './builder.ts';
 import './credentials.ts';
 import './files/types.ts';
 import './files/queries.ts';
+import './files/orphans.ts';
 import './vector-stores/types.ts';
 import './vector-stores/queries.ts';
 import './vector-store-files/types.ts';
