@@ -13,6 +13,7 @@ import './subscriptions.ts';
 import './vector-stores/mutations.ts';
 import './vector-store-files/mutations.ts';
 import './files/mutations.ts';
+import './files/orphan-delete.ts';
 import './file-batches/mutations.ts';
 
 /** Sorted, so the printed schema.graphql diffs cleanly whatever order the modules load in. */
