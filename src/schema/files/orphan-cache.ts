@@ -100,15 +100,18 @@ export class ScanCache<T extends Weighed> {
       this.entries.delete(keep);
       return;
     }
-    const others = [...this.entries].filter(([key]) => key !== keep);
-    let sameOwner = 1 + others.filter(([, entry]) => entry.owner === kept.owner).length;
-    let weight = kept.value.weight() + others.reduce((sum, [, entry]) => sum + entry.value.weight(), 0);
-    for (const [key, entry] of others) {
-      const ownerFull = entry.owner === kept.owner && sameOwner > this.limits.entriesPerCredential;
-      if (!ownerFull && this.entries.size <= this.limits.entries && weight <= this.limits.weight) continue;
+    // The credential's own share first, so it makes room from its own scans before anyone else's.
+    const own = [...this.entries].filter(([key, entry]) => key !== keep && entry.owner === kept.owner);
+    for (const [key] of own.slice(0, Math.max(0, own.length + 1 - this.limits.entriesPerCredential))) {
+      this.entries.delete(key);
+    }
+    let weight = 0;
+    for (const entry of this.entries.values()) weight += entry.value.weight();
+    for (const [key, entry] of this.entries) {
+      if (this.entries.size <= this.limits.entries && weight <= this.limits.weight) break;
+      if (key === keep) continue;
       this.entries.delete(key);
       weight -= entry.value.weight();
-      if (entry.owner === kept.owner) sameOwner--;
     }
   }
 }
