@@ -222,23 +222,27 @@ async function readFiles(
   page: OrphanPage,
 ): Promise<boolean> {
   let after = cursor.position?.id;
-  // Set when the position's file was deleted since: files before its second were examined.
+  // Set when the file the list stood at was deleted since: files before its second were examined.
   let skipBefore: number | undefined;
+  const found = new Set<string>();
   for (;;) {
     if (upstream.cancelled || !calls.take()) return false;
     let listed: { data: FileObject[]; hasMore: boolean };
     try {
       listed = await upstream.listFiles({ limit: FILES_PAGE, order: 'asc', after, purpose: cursor.purpose });
     } catch (error) {
-      if (!lostCursor(error, after) || !cursor.position) throw error;
+      const anchor = page.end;
+      if (!lostCursor(error, after) || !anchor) throw error;
       // Read from the start again, skipping what precedes the deleted file's second; files of that
-      // very second are read again, since their order relative to it is unknown now.
+      // very second are read again (their order relative to it is unknown now), so an orphan of
+      // that second emitted by an earlier page can be emitted again, never skipped.
       after = undefined;
-      skipBefore = cursor.position.createdAt;
+      skipBefore = anchor.createdAt;
       continue;
     }
     for (const file of listed.data) {
       if (file.created_at > cursor.cutoff) return true;
+      if (found.has(file.id)) continue;
       const position = { id: file.id, createdAt: file.created_at };
       if ((skipBefore !== undefined && file.created_at < skipBefore) || state.attached.has(file.id)) {
         page.lastKept = { position, orphansAfter: 0 };
@@ -246,6 +250,7 @@ async function readFiles(
         // The page is full: this orphan starts the next one, and the scan is not complete.
         if (page.orphans.length >= want) return false;
         page.orphans.push(file);
+        found.add(file.id);
         page.lastKept.orphansAfter++;
       }
       page.end = position;
