@@ -16,6 +16,8 @@
  * - `price.mutation`: one write; mutations whose calls grow with their input (file lists, uploads,
  *   cascades, waits) declare `inputPrice(...)`, the most their resolver lets itself make for that
  *   input, and the rows their payload lists will hold, which those lists price with `rowsPrice`.
+ * - An orphan scan (`orphanedFiles`, `deleteOrphanedFiles`) costs a fixed allowance each time it is
+ *   resolved, however far the scan has to go: it stops there and resumes from its cursor.
  * - A list the schema does not page counts `UNPAGED_LIST_ROWS` rows and is one page.
  *   Introspection, scalars and fields without a price cost 0.
  *

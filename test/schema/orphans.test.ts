@@ -1,4 +1,5 @@
-import { parse } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { parse, validate } from 'graphql';
 import { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapConcurrent } from '../../src/concurrency.ts';
@@ -461,8 +462,19 @@ describe('deleteOrphanedFiles before it deletes', () => {
 });
 
 describe('the price of the orphan finder', () => {
-  const cost = (query: string, variables?: Record<string, unknown>) =>
-    estimateUpstreamCalls({ schema, document: parse(query), variables });
+  const cost = (query: string, variables?: Record<string, unknown>, operationName?: string) =>
+    estimateUpstreamCalls({ schema, document: parse(query), variables, operationName });
+
+  it('prices the README examples, which hold to the schema', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const examples = readme
+      .split('```graphql')
+      .map((block) => block.split('```')[0]!)
+      .find((block) => block.includes('orphanedFiles'))!;
+    expect(validate(schema, parse(examples))).toEqual([]);
+    expect(cost(examples, {}, 'Orphans')).toBe(ORPHAN_SCAN_CALLS);
+    expect(cost(examples, {}, 'DeleteOrphans')).toBe(ORPHAN_SCAN_CALLS + ORPHAN_RECHECK_CALLS);
+  });
 
   it('is the scan allowance per page, whatever its size and the file fields it selects', () => {
     expect(cost('{ orphanedFiles { nodes { id } } }')).toBe(ORPHAN_SCAN_CALLS);
