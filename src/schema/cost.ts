@@ -17,6 +17,8 @@
  *   cascades, waits) declare `inputPrice(...)`, the most their resolver lets itself make for that
  *   input (and the operation's settings, such as the size of an upload's parts), and the rows
  *   their payload lists will hold, which those lists price with `rowsPrice`.
+ * - An orphan scan (`orphanedFiles`, `deleteOrphanedFiles`) costs a fixed allowance each time it is
+ *   resolved, however far the scan has to go: it stops there and resumes from its cursor.
  * - A list the schema does not page counts `UNPAGED_LIST_ROWS` rows and is one page.
  *   Introspection, scalars and fields without a price cost 0.
  *

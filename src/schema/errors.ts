@@ -318,7 +318,7 @@ export const FileFailure = builder.objectRef<FileFailureShape>('FileFailure').im
   fields: (t) => ({
     index: t.exposeInt('index', {
       description:
-        "Its position in the input list (`files` or `fileIds`); for deleteVectorStore, in the store's file list.",
+        "Its position in the input list (`files` or `fileIds`); for deleteVectorStore, in the store's file list; for deleteOrphanedFiles, among the orphans of the call.",
     }),
     filename: t.exposeString('filename', {
       nullable: true,

@@ -3,6 +3,7 @@ import { builder } from './builder.ts';
 import './credentials.ts';
 import './files/types.ts';
 import './files/queries.ts';
+import './files/orphans.ts';
 import './vector-stores/types.ts';
 import './vector-stores/queries.ts';
 import './vector-store-files/types.ts';
@@ -15,6 +16,7 @@ import './vector-store-files/mutations.ts';
 import './files/mutations.ts';
 import './files/delete.ts';
 import './files/create.ts';
+import './files/orphan-delete.ts';
 import './file-batches/mutations.ts';
 
 /** Sorted, so the printed schema.graphql diffs cleanly whatever order the modules load in. */

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type OpenAI from 'openai';
 import { APIUserAbortError, toStreamingFile } from 'openai';
 import { deadlineSignal, linkSignals } from '../signals.ts';
@@ -462,6 +463,19 @@ export class Upstream {
     return this.poll('vectorStores.retrieve', (options) =>
       this.sdk.vectorStores.retrieve(vectorStoreId, options),
     );
+  }
+
+  /**
+   * A digest of `data` keyed by this credential (its key, with the upstream, organization and
+   * project it talks to). State handed to a client, or kept between its requests, is bound to the
+   * credential it was made for with it: any replica holding the same credential computes the same
+   * digest, and the digest reveals nothing of the key.
+   */
+  credentialDigest(data: string): Buffer {
+    const { apiKey, baseURL, organization, project } = this.client.credential;
+    return createHmac('sha256', apiKey)
+      .update(JSON.stringify([baseURL ?? null, organization ?? null, project ?? null, data]))
+      .digest();
   }
 
   /** The calls this scope may still make. */
