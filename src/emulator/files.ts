@@ -8,7 +8,7 @@ import {
   unknownParameter,
 } from './errors.ts';
 import { json, type Reply } from './http.ts';
-import { type ParsedUpload, parseUpload } from './multipart.ts';
+import { formAsBody, type ParsedUpload, parseUpload } from './multipart.ts';
 import { listPage } from './pagination.ts';
 import type { Route, RouteContext } from './router.ts';
 import type { StoredFile } from './state.ts';
@@ -80,7 +80,7 @@ async function createFile(ctx: RouteContext): Promise<Reply> {
     state.uploadsInFlight -= 1;
   }
 
-  ctx.note({ ...Object.fromEntries(upload.fields), ...(upload.file ? { file: upload.file.filename } : {}) });
+  ctx.note({ ...formAsBody(upload.fields), ...(upload.file ? { file: upload.file.filename } : {}) });
   for (const name of upload.fields.keys()) {
     if (!UPLOAD_FIELDS.has(name)) throw unknownParameter(name);
   }

@@ -115,3 +115,21 @@ export function parseUpload(
     req.pipe(parser);
   });
 }
+
+/**
+ * A form's fields as the request log shows them: `expires_after[anchor]` (how the SDK writes a
+ * nested object into a form) under `expires_after.anchor`, so a form reads like a JSON body.
+ */
+export function formAsBody(fields: ReadonlyMap<string, string>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const [name, value] of fields) {
+    const path = name.split(/\[|\]\[|\]$/).filter(Boolean);
+    let target = body;
+    for (const key of path.slice(0, -1)) {
+      const next = target[key];
+      target = (typeof next === 'object' && next !== null ? next : (target[key] = {})) as Record<string, unknown>;
+    }
+    target[path.at(-1) ?? name] = value;
+  }
+  return body;
+}

@@ -153,6 +153,8 @@ async function addPart(ctx: RouteContext): Promise<Reply> {
   } finally {
     state.uploadsInFlight -= 1;
   }
+  // A part's bytes are logged as their count.
+  ctx.note({ data: parsed.file?.size ?? parsed.fields.get('data')?.length });
   for (const name of parsed.fields.keys()) {
     if (name !== 'data') throw unknownParameter(name);
   }

@@ -138,8 +138,7 @@ describe('createFiles', () => {
     }
     expect(recorded(ROUTES.files).map((request) => request.body)).toContainEqual({
       purpose: 'user_data',
-      'expires_after[anchor]': 'created_at',
-      'expires_after[seconds]': '7200',
+      expires_after: { anchor: 'created_at', seconds: '7200' },
       file: 'user_data.jsonl',
     });
     expect(routeCount(ROUTES.create)).toBe(0);
