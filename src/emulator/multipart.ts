@@ -126,8 +126,8 @@ export function formAsBody(fields: ReadonlyMap<string, string>): Record<string, 
     const path = name.split(/\[|\]\[|\]$/).filter(Boolean);
     let target = body;
     for (const key of path.slice(0, -1)) {
-      const next = target[key];
-      target = (typeof next === 'object' && next !== null ? next : (target[key] = {})) as Record<string, unknown>;
+      if (typeof target[key] !== 'object' || target[key] === null) target[key] = {};
+      target = target[key] as Record<string, unknown>;
     }
     target[path.at(-1) ?? name] = value;
   }
