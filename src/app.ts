@@ -3,9 +3,11 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GatewayToken } from './access.ts';
 import { type Context, createRequestContexts, type Deadlines, defaultDeadlines } from './context.ts';
 import { nodeRequestListener } from './http/node.ts';
+import { type HostPolicy, hostPolicy, type OriginPolicy, originPolicy } from './http/origins.ts';
 import { useRoutes } from './http/routes.ts';
 import { useAccess, useMetricsToken } from './http/use-access.ts';
 import { useBodyLimit } from './http/use-body-limit.ts';
+import { corsOptions, useHostCheck, useVaryOrigin } from './http/use-browser-access.ts';
 import { useFileContent } from './http/use-file-content.ts';
 import { useGraphiQL } from './http/use-graphiql.ts';
 import { BUILT_IN_HEALTH_CHECK_OFF, useLifecycle } from './http/use-lifecycle.ts';
@@ -32,6 +34,13 @@ export interface AppOptions {
   defaultCredential?: string;
   /** Gateway tokens, each allowed some credentials; none configured means no token is required. */
   tokens?: readonly GatewayToken[];
+  /**
+   * Origins of pages elsewhere allowed to call the gateway from a browser (CORS, and WebSocket
+   * upgrades); none by default.
+   */
+  cors?: { origins?: readonly string[] };
+  /** Host names a gateway without tokens answers besides loopback ones (DNS rebinding). */
+  allowedHosts?: readonly string[];
   /** Lets a caller send its own OpenAI key instead of using the gateway's credentials. Off by default. */
   allowCallerKeys?: boolean;
   policy?: Partial<UpstreamPolicy>;
@@ -65,6 +74,10 @@ export interface App {
   handle: RequestListener;
   /** Status pollers, shared by every subscription and waiting mutation of the process. */
   live: LiveRegistry;
+  /** The origins allowed cross-origin, for every transport. */
+  origins: OriginPolicy;
+  /** The `Host` names answered, for every transport. */
+  hosts: HostPolicy;
   /** Readiness goes false, so load balancers stop sending work while in-flight requests finish. */
   beginDraining(): void;
   /** Resolves once no operation executes (their clean-up done), or after `timeoutMs`. */
@@ -76,6 +89,8 @@ export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
   const uploadLimits = { ...defaultUploadLimits, ...options.uploads };
   const clients = createUpstreamClients(options.credentials, policy, options.defaultCredential);
+  const origins = originPolicy(options.cors?.origins);
+  const hosts = hostPolicy({ tokens: (options.tokens?.length ?? 0) > 0, allowedHosts: options.allowedHosts });
   const access = useAccess(
     { ...options, credentialNames: clients.names, defaultCredential: clients.defaultName },
     clients,
@@ -122,13 +137,16 @@ export function createApp(options: AppOptions): App {
     multipart: false,
     maxRequestBodySize: false,
     maskedErrors: { isDev: false },
+    cors: corsOptions(origins),
     // Yoga logs the originals of masked errors; OpenAI's 401 text among them echoes part of a key.
     logging: yogaLogger(logger),
     context: contexts.build,
     // In the order a request meets them.
     plugins: [
       requestLog.plugin,
+      useHostCheck(hosts),
       useRoutes(),
+      useVaryOrigin(),
       lifecycle.health,
       ...(metrics ? [useMetricsToken(metricsToken), metrics.yogaPlugin] : []),
       useGraphiQL({ defaultQuery: options.defaultQuery }),
@@ -147,6 +165,8 @@ export function createApp(options: AppOptions): App {
     yoga,
     handle: nodeRequestListener(yoga, uploadLimits),
     live,
+    origins,
+    hosts,
     beginDraining() {
       lifecycle.drain();
       // Subscriptions last minutes, longer than any grace period: they end now, with a reason.

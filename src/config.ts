@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultDeadlines } from './context.ts';
+import { normaliseOrigin } from './http/origins.ts';
 import { defaultQueryLimits } from './http/use-query-limits.ts';
 import { defaultLiveLimits } from './live/registry.ts';
 import { defaultUploadLimits } from './uploads/parse.ts';
@@ -38,9 +39,19 @@ const FileSchema = z
     tokens: z
       .array(z.object({ name, token: secretSource, credentials: z.array(name).min(1) }).strict())
       .optional(),
+    corsOrigins: z.array(z.string().min(1)).optional(),
+    allowedHosts: z.array(z.string().min(1)).optional(),
     settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   })
   .strict();
+
+/** A comma-separated list, as an environment variable holds one. */
+const list = z.string().transform((value) =>
+  value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
 /** Every scalar setting, its default and its bounds; the README's configuration table mirrors it. */
 const SettingsSchema = z.object({
@@ -52,6 +63,8 @@ const SettingsSchema = z.object({
   OPENAI_PROJECT_ID: z.string().min(1).optional(),
   ALLOW_CALLER_KEYS: flag.default(false),
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  CORS_ORIGINS: list.optional(),
+  ALLOWED_HOSTS: list.optional(),
   MAX_UPLOAD_FILE_BYTES: integer(1, OPENAI_LIMITS.fileBytes).default(defaultUploadLimits.maxFileBytes),
   MAX_PARTED_UPLOAD_BYTES: integer(0, OPENAI_LIMITS.upload.bytes).default(
     defaultUploadLimits.maxPartedFileBytes,
@@ -70,6 +83,7 @@ const SettingsSchema = z.object({
   MAX_QUERY_DIRECTIVES: integer(0, 1000).default(defaultQueryLimits.maxDirectives),
   MAX_UPSTREAM_CALLS_PER_OPERATION: integer(1, 100_000).default(defaultQueryLimits.maxUpstreamCalls),
   SHUTDOWN_GRACE_MS: integer(0, 600_000).default(10_000),
+  SHUTDOWN_READY_DELAY_MS: integer(0, 600_000).default(2_000),
   MAX_SUBSCRIPTIONS_PER_CREDENTIAL: integer(1, 100_000).default(defaultLiveLimits.watchesPerCredential),
   MAX_SUBSCRIPTIONS_PER_TOKEN: integer(1, 100_000).default(defaultLiveLimits.watchesPerToken),
   MAX_POLLED_OBJECTS_PER_CREDENTIAL: integer(1, 100_000).default(defaultLiveLimits.pollersPerCredential),
@@ -94,6 +108,10 @@ export interface TokenConfig {
 
 export interface Config {
   settings: Settings;
+  /** Origins allowed cross-origin: CORS_ORIGINS, else the file's `corsOrigins`; none by default. */
+  corsOrigins: readonly string[];
+  /** Hosts a tokenless gateway answers besides loopback: ALLOWED_HOSTS, else the file's `allowedHosts`. */
+  allowedHosts: readonly string[];
   credentials: ReadonlyMap<string, CredentialConfig>;
   defaultCredential: string;
   /** Empty: no gateway token is required. */
@@ -166,7 +184,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       credentials: token.credentials,
     };
   });
-  return { settings, credentials, defaultCredential, tokens };
+  const corsOrigins = settings.CORS_ORIGINS ?? file.corsOrigins ?? [];
+  for (const [index, origin] of corsOrigins.entries()) {
+    try {
+      normaliseOrigin(origin);
+    } catch (error) {
+      const where = settings.CORS_ORIGINS ? 'CORS_ORIGINS' : `corsOrigins[${index}]`;
+      throw new ConfigError(`Invalid configuration: ${where}: ${(error as Error).message}`);
+    }
+  }
+  const allowedHosts = settings.ALLOWED_HOSTS ?? file.allowedHosts ?? [];
+  return { settings, credentials, defaultCredential, tokens, corsOrigins, allowedHosts };
 }
 
 function readConfigFile(path: string): z.infer<typeof FileSchema> {

@@ -71,6 +71,25 @@ describe('configuration', () => {
     expect(config.settings.MAX_UPLOAD_FILES).toBe(5);
   });
 
+  it('takes the browser origins and hosts from the environment, over the file', () => {
+    const file = configFile({ corsOrigins: ['https://file.example'], allowedHosts: ['file.internal'] });
+    expect(loadConfig({ GATEWAY_CONFIG: file })).toMatchObject({
+      corsOrigins: ['https://file.example'],
+      allowedHosts: ['file.internal'],
+    });
+    expect(
+      loadConfig({
+        GATEWAY_CONFIG: file,
+        CORS_ORIGINS: 'https://a.example, http://localhost:5173',
+        ALLOWED_HOSTS: 'gw.internal',
+      }),
+    ).toMatchObject({
+      corsOrigins: ['https://a.example', 'http://localhost:5173'],
+      allowedHosts: ['gw.internal'],
+    });
+    expect(loadConfig({})).toMatchObject({ corsOrigins: [], allowedHosts: [] });
+  });
+
   it('stops with one line naming the setting for each kind of mistake', () => {
     const cases: Array<[NodeJS.ProcessEnv, RegExp]> = [
       [{ PORT: 'eighty' }, /^Invalid configuration: PORT: /],
@@ -110,6 +129,14 @@ describe('configuration', () => {
       [
         { GATEWAY_CONFIG: configFile({ credentials: { a: { emulator: true } }, defaultCredential: 'b' }) },
         /^Invalid configuration: defaultCredential: no credential named 'b'$/,
+      ],
+      [
+        { CORS_ORIGINS: 'https://app.example.com/app, https://b.example' },
+        /^Invalid configuration: CORS_ORIGINS: an origin has no path, query or credentials: "https:\/\/app\.example\.com\/app"$/,
+      ],
+      [
+        { GATEWAY_CONFIG: configFile({ corsOrigins: ['https://a.example', 'app.example'] }) },
+        /^Invalid configuration: corsOrigins\[1\]: not an origin: "app\.example"/,
       ],
     ];
     for (const [env, message] of cases) {

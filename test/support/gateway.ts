@@ -82,7 +82,7 @@ async function assemble(options: GatewayOptions, mode: 'in-process' | 'loopback'
     policy: { readRetries: 0, ...options.app?.policy },
   });
   let server: Server | undefined;
-  let url = 'http://gateway.invalid/graphql';
+  let url = 'http://localhost/graphql';
   let gatewayFetch: typeof fetch = async (input, init) => app.yoga.fetch(input as string, init ?? {});
   if (mode === 'loopback') {
     const listening = createServer(app.handle);
