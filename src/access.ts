@@ -77,7 +77,9 @@ export function createAccessControl(policy: AccessPolicy): AccessControl {
       }
       available = token.credentials;
       tokenName = token.name;
-      fallback = available.includes(policy.defaultCredential) ? policy.defaultCredential : available[0]!;
+      // A token's first credential is its default, as the README says: who configures a token
+      // orders its credentials, and the gateway-wide default may not be the one it means.
+      fallback = available[0]!;
     }
 
     const callerKey = header(CALLER_KEY_HEADER) ?? undefined;

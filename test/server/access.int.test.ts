@@ -220,6 +220,22 @@ describe('gateway tokens', () => {
     expect(gateway.emulators.beta.stats().total).toBe(1);
   });
 
+  it("uses a token's first credential when a request names none, even where the gateway default is another", async () => {
+    // `both` lists beta first; the gateway's default is alpha.
+    const response = await jsonPost(gateway.url, '{ credentials { name selected } }', {
+      authorization: `Bearer ${TOKEN_BOTH}`,
+    });
+    expect(((await response.json()) as { data: unknown }).data).toEqual({
+      credentials: [
+        { name: 'beta', selected: true },
+        { name: 'alpha', selected: false },
+      ],
+    });
+    const before = gateway.emulators.beta.stats().total;
+    await jsonPost(gateway.url, STORES, { authorization: `Bearer ${TOKEN_BOTH}` });
+    expect(gateway.emulators.beta.stats().total).toBe(before + 1);
+  });
+
   it('refuses callers’ own keys unless the gateway allows them', async () => {
     const response = await jsonPost(gateway.url, STORES, {
       authorization: `Bearer ${TOKEN_A}`,
