@@ -1,3 +1,5 @@
+import { getMaxListeners, setMaxListeners } from 'node:events';
+
 /**
  * The one way the gateway combines abort signals (a client that goes away, an operation's
  * deadline, a call's deadline).
@@ -17,6 +19,15 @@ export interface LinkedSignal {
 
 const NOTHING_TO_RELEASE = () => {};
 
+/**
+ * Links one source may hold at once before Node warns of a leak. A request's signal is shared by
+ * every upstream call of its operation, each linked while it waits for its turn and runs (a
+ * 20-store dashboard holds 20 at once), and each released when its call ends: what grows with
+ * the calls in flight is no leak. The operation's call budget (150 by default) bounds them, so
+ * Node's leak warning still fires well past anything an operation may legitimately hold.
+ */
+const MAX_LINKS_PER_SOURCE = 1000;
+
 /** A signal that aborts with the first source to abort, with that source's reason. */
 export function linkSignals(sources: ReadonlyArray<AbortSignal | undefined>): LinkedSignal {
   const present = sources.filter((source): source is AbortSignal => source !== undefined);
@@ -27,7 +38,10 @@ export function linkSignals(sources: ReadonlyArray<AbortSignal | undefined>): Li
     return { signal: controller.signal, release: NOTHING_TO_RELEASE };
   }
   const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
-  for (const source of present) source.addEventListener('abort', onAbort, { once: true });
+  for (const source of present) {
+    if (getMaxListeners(source) < MAX_LINKS_PER_SOURCE) setMaxListeners(MAX_LINKS_PER_SOURCE, source);
+    source.addEventListener('abort', onAbort, { once: true });
+  }
   return {
     signal: controller.signal,
     release() {
