@@ -50,6 +50,8 @@ async function main(): Promise<void> {
     credentials,
     defaultCredential: config.defaultCredential,
     tokens: config.tokens,
+    cors: { origins: config.corsOrigins },
+    allowedHosts: config.allowedHosts,
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
     publicUrl: settings.PUBLIC_URL,
@@ -95,13 +97,21 @@ async function main(): Promise<void> {
     console.log(`${signal}: draining in-flight requests for up to ${settings.SHUTDOWN_GRACE_MS} ms`);
     app.beginDraining();
     const exitBy = Date.now() + settings.SHUTDOWN_GRACE_MS;
+    // `/ready` answers 503 from now on, but a load balancer only sees it if the gateway still
+    // accepts connections: new requests are served for a while (at most half the grace) before
+    // the listener closes, so the balancer stops sending work instead of meeting refused
+    // connections.
+    const readyDelay = Math.min(settings.SHUTDOWN_READY_DELAY_MS, settings.SHUTDOWN_GRACE_MS / 2);
+    setTimeout(() => close(exitBy), readyDelay);
+  };
+  const close = (exitBy: number) => {
     // Keep-alive sockets turn idle as their requests finish; close them as they do.
     const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
     // Requests still running near the end (long uploads) are cut, early enough that what they
     // created upstream can still be cleaned up: their uploads abort, and the files already
     // uploaded are deleted before the process exits.
     const cleanupReserve = Math.min(settings.SHUTDOWN_GRACE_MS / 2, MAX_CLEANUP_RESERVE_MS);
-    const cut = setTimeout(() => server.closeAllConnections(), settings.SHUTDOWN_GRACE_MS - cleanupReserve);
+    const cut = setTimeout(() => server.closeAllConnections(), exitBy - cleanupReserve - Date.now());
     server.close(() => {
       clearInterval(idleSweep);
       clearTimeout(cut);
