@@ -28,6 +28,15 @@ const NOTHING_TO_RELEASE = () => {};
  */
 const MAX_LINKS_PER_SOURCE = 1000;
 
+function allowLinks(source: AbortSignal): void {
+  try {
+    if (getMaxListeners(source) < MAX_LINKS_PER_SOURCE) setMaxListeners(MAX_LINKS_PER_SOURCE, source);
+  } catch {
+    // Not one of Node's own signals (the Node adapter's request signal is whatwg-node's, a
+    // subclass Node refuses here): Node counts no listeners on it, so there is no warning to avoid.
+  }
+}
+
 /** A signal that aborts with the first source to abort, with that source's reason. */
 export function linkSignals(sources: ReadonlyArray<AbortSignal | undefined>): LinkedSignal {
   const present = sources.filter((source): source is AbortSignal => source !== undefined);
@@ -39,7 +48,7 @@ export function linkSignals(sources: ReadonlyArray<AbortSignal | undefined>): Li
   }
   const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
   for (const source of present) {
-    if (getMaxListeners(source) < MAX_LINKS_PER_SOURCE) setMaxListeners(MAX_LINKS_PER_SOURCE, source);
+    allowLinks(source);
     source.addEventListener('abort', onAbort, { once: true });
   }
   return {
