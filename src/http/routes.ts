@@ -31,6 +31,18 @@ export function fileContentTarget(pathname: string): string | null {
   return FILE_CONTENT.exec(pathname)?.[1] ?? null;
 }
 
+/** GraphiQL's scripts and styles (http/use-graphiql.ts), named by a hash of their content. */
+const GRAPHIQL_ASSET = /^\/graphiql\/([0-9a-f]{16}\.(?:js|css))$/;
+
+export function graphiqlAssetPath(name: string): string {
+  return `/graphiql/${name}`;
+}
+
+/** The asset a path names; null when the path is not one. */
+export function graphiqlAssetTarget(pathname: string): string | null {
+  return GRAPHIQL_ASSET.exec(pathname)?.[1] ?? null;
+}
+
 /** Whether a path is one of those that carry a caller's credentials (and so get access checks). */
 export function isApiPath(pathname: string): boolean {
   return pathname === ROUTES.graphql || fileContentTarget(pathname) !== null;
@@ -40,6 +52,7 @@ export function useRoutes(): Plugin {
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (KNOWN.has(url.pathname) || fileContentTarget(url.pathname) !== null) return;
+      if (graphiqlAssetTarget(url.pathname) !== null) return;
       endResponse(
         refusalResponse(fetchAPI, request, {
           status: 404,
