@@ -1,4 +1,5 @@
 import type { RequestListener } from 'node:http';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GatewayToken } from './access.ts';
 import { type Context, createRequestContexts, type Deadlines, defaultDeadlines } from './context.ts';
@@ -154,6 +155,8 @@ export function createApp(options: AppOptions): App {
       // included, so the limits below parse, validate and price the document that will run.
       persisted.plugin,
       useQueryLimits(options.limits),
+      // Incremental delivery (multipart/mixed, or SSE): the rest first, the deferred parts after.
+      useDeferStream(),
       contexts.plugin,
       lifecycle.inFlight,
       ...(options.plugins ?? []),
