@@ -13,6 +13,10 @@
  * a transport that bypasses yoga's HTTP hooks (graphql-ws), `resolve` applies the same rule to
  * its message payload.
  */
+// @graphql-yoga/plugin-apq 3.6.2, the only 3.x on our registry, declares a peer
+// `@graphql-tools/utils ^10` that its code never loads, while yoga 5.24 needs ^11; package.json
+// lists utils 10.11.0 only to satisfy that peer (upstream dropped it in 3.10.5). Remove it when
+// a plugin-apq past 3.10.5 can be installed.
 import { useAPQ } from '@graphql-yoga/plugin-apq';
 import {
   defaultExtractPersistedOperationId,
