@@ -1,8 +1,9 @@
 import type { RequestListener } from 'node:http';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { GatewayToken } from './access.ts';
+import type { Access, AccessControl, GatewayToken, HeaderReader } from './access.ts';
 import { type Context, createRequestContexts, type Deadlines, defaultDeadlines } from './context.ts';
 import { nodeRequestListener } from './http/node.ts';
+import { type HostPolicy, hostPolicy, type OriginPolicy, originPolicy } from './http/origins.ts';
 import { useRoutes } from './http/routes.ts';
 import { useAccess, useMetricsToken } from './http/use-access.ts';
 import { useBodyLimit } from './http/use-body-limit.ts';
@@ -16,6 +17,7 @@ import { type NodeServerContext, useUploads } from './http/use-uploads.ts';
 import { type LiveLimits, LiveRegistry } from './live/registry.ts';
 import { createObservability } from './observability/index.ts';
 import { type LoggerOptions, yogaLogger } from './observability/logger.ts';
+import type { OperationOutcome } from './observability/request-log.ts';
 import { schema } from './schema/index.ts';
 import { defaultUploadLimits, type UploadLimits } from './uploads/parse.ts';
 import {
@@ -32,6 +34,13 @@ export interface AppOptions {
   defaultCredential?: string;
   /** Gateway tokens, each allowed some credentials; none configured means no token is required. */
   tokens?: readonly GatewayToken[];
+  /**
+   * Origins of pages elsewhere allowed to call the gateway from a browser (CORS, and WebSocket
+   * upgrades); none by default.
+   */
+  cors?: { origins?: readonly string[] };
+  /** Host names a gateway without tokens answers besides loopback ones (DNS rebinding). */
+  allowedHosts?: readonly string[];
   /** Lets a caller send its own OpenAI key instead of using the gateway's credentials. Off by default. */
   allowCallerKeys?: boolean;
   policy?: Partial<UpstreamPolicy>;
@@ -65,10 +74,41 @@ export interface App {
   handle: RequestListener;
   /** Status pollers, shared by every subscription and waiting mutation of the process. */
   live: LiveRegistry;
+  /** The origins allowed cross-origin, for every transport. */
+  origins: OriginPolicy;
+  /** The `Host` names answered, for every transport. */
+  hosts: HostPolicy;
+  /** Aborts when draining begins: long-lived connections (WebSockets) end on it. */
+  draining: AbortSignal;
+  /** What a transport outside yoga's HTTP hooks needs to serve operations as HTTP does. */
+  operations: OperationEdge;
   /** Readiness goes false, so load balancers stop sending work while in-flight requests finish. */
   beginDraining(): void;
   /** Resolves once no operation executes (their clean-up done), or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * The edge for operations that reach yoga through `getEnveloped` rather than its HTTP handler
+ * (graphql-ws, http/websocket.ts): yoga's envelop hooks run for them (limits, masking, metrics,
+ * the context factory), its HTTP hooks (access, the request log) do not, so they are offered
+ * here. Each operation stands for itself with a `Request` of its own, the key every per-request
+ * record (grant, trace, deadline) is kept under.
+ */
+export interface OperationEdge {
+  /** The access decision, for a connection as it opens. */
+  decide: AccessControl;
+  /** Decides for one operation and records its grant, for the context factory. */
+  admit(request: Request, header: HeaderReader): Access;
+  /** Error codes of a result sent, for the operation's log line. */
+  recordErrors(
+    request: Request,
+    errors: ReadonlyArray<{ extensions?: Record<string, unknown> | undefined }>,
+  ): void;
+  /** The operation is over: its deadline is released and its log line written. */
+  settle(request: Request, details: { connectionId: string; outcome: OperationOutcome }): void;
+  /** Counts an open WebSocket connection (in the metrics, when on) until the returned function runs. */
+  connectionOpened(): () => void;
 }
 
 /** Composes the gateway from its plugins and dependencies; the process entry (server.ts) only listens. */
@@ -76,6 +116,8 @@ export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
   const uploadLimits = { ...defaultUploadLimits, ...options.uploads };
   const clients = createUpstreamClients(options.credentials, policy, options.defaultCredential);
+  const origins = originPolicy(options.cors?.origins);
+  const hosts = hostPolicy({ tokens: (options.tokens?.length ?? 0) > 0, allowedHosts: options.allowedHosts });
   const access = useAccess(
     { ...options, credentialNames: clients.names, defaultCredential: clients.defaultName },
     clients,
@@ -143,12 +185,32 @@ export function createApp(options: AppOptions): App {
       ...(options.plugins ?? []),
     ],
   });
+  const draining = new AbortController();
   return {
     yoga,
     handle: nodeRequestListener(yoga, uploadLimits),
     live,
+    origins,
+    hosts,
+    draining: draining.signal,
+    operations: {
+      decide: access.decide,
+      admit: access.admit,
+      recordErrors: requestLog.recordErrors,
+      settle(request, details) {
+        contexts.release(request);
+        const credential = access.grantOf(request)?.access.credential;
+        requestLog.operationDone(request, {
+          ...details,
+          transport: 'websocket',
+          credential: credential === undefined ? 'none' : (credential ?? 'caller-key'),
+        });
+      },
+      connectionOpened: () => metrics?.websocketOpened() ?? (() => {}),
+    },
     beginDraining() {
       lifecycle.drain();
+      draining.abort();
       // Subscriptions last minutes, longer than any grace period: they end now, with a reason.
       live.stopAll();
     },
