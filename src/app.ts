@@ -16,7 +16,7 @@ import { useRequestLog } from './http/use-request-log.ts';
 import { type NodeServerContext, useUploads } from './http/use-uploads.ts';
 import { type LiveLimits, LiveRegistry } from './live/registry.ts';
 import { createObservability } from './observability/index.ts';
-import { type LoggerOptions, yogaLogger } from './observability/logger.ts';
+import { type Logger, type LoggerOptions, yogaLogger } from './observability/logger.ts';
 import type { OperationOutcome } from './observability/request-log.ts';
 import { schema } from './schema/index.ts';
 import { defaultUploadLimits, type UploadLimits } from './uploads/parse.ts';
@@ -109,6 +109,8 @@ export interface OperationEdge {
   settle(request: Request, details: { connectionId: string; outcome: OperationOutcome }): void;
   /** Counts an open WebSocket connection (in the metrics, when on) until the returned function runs. */
   connectionOpened(): () => void;
+  /** The process's logger, which scrubs secrets, for what the transport itself has to say. */
+  logger: Logger;
 }
 
 /** Composes the gateway from its plugins and dependencies; the process entry (server.ts) only listens. */
@@ -207,6 +209,7 @@ export function createApp(options: AppOptions): App {
         });
       },
       connectionOpened: () => metrics?.websocketOpened() ?? (() => {}),
+      logger,
     },
     beginDraining() {
       lifecycle.drain();

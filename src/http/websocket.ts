@@ -133,7 +133,8 @@ export function attachWebSocket(
     connection.operations.delete(id);
     operation.controller.abort();
     edge.settle(operation.request, { connectionId: connection.id, outcome });
-    if (app.draining.aborted && connection.operations.size === 0) goAway(connection);
+    // graphql-ws sends an operation's `complete` after this hook; the close frame must follow it.
+    if (app.draining.aborted && connection.operations.size === 0) setImmediate(() => goAway(connection));
   };
 
   const goAway = (connection: Connection) => connection.socket.close(GOING_AWAY.code, GOING_AWAY.reason);
@@ -261,6 +262,19 @@ export function attachWebSocket(
     wss,
     limits.keepAliveMs,
   );
+
+  // graphql-ws prints a socket's errors (a message past maxPayload, a bad frame) with console.error,
+  // the whole socket object included, outside the scrubbed log. ws has already closed the socket
+  // with the fitting code (1009, 1002) when it emits them: they are the client's, logged at debug.
+  wss.on('connection', (socket: WebSocket) => {
+    socket.removeAllListeners('error');
+    socket.on('error', (error) => {
+      edge.logger.debug(
+        { connectionId: connections.get(socket)?.id, error: error.message },
+        'websocket error',
+      );
+    });
+  });
 
   function envelopeOf(args: ExecutionArgs) {
     const enveloped = envelopes.get(args);
