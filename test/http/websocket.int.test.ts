@@ -72,6 +72,8 @@ function connect(
       : WebSocket,
     retryAttempts: 0,
     lazy: options.lazy ?? true,
+    // A non-lazy client prints the close it did not ask for; `closed` records it instead.
+    onNonLazyError: () => {},
     connectionParams: options.connectionParams,
     on: {
       closed: (event) => {
