@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
-import { INSTALL_TIMEOUT_MS, installExample, runExample, summaryOf, typecheckExample } from './support.ts';
+import {
+  INSTALL_TIMEOUT_MS,
+  installExample,
+  releaseProcessingOnceWatched,
+  runExample,
+  summaryOf,
+  typecheckExample,
+} from './support.ts';
 
 /**
  * examples/apollo run as a user would run it (its own install, its own Node process) against a
@@ -38,7 +45,7 @@ beforeAll(async () => {
     emulator: { clock: { now: () => Date.now() } },
     app: { tokens: [{ name: 'frontend', secret: TOKEN, credentials: ['default'] }] },
   });
-  gateway.emulator.setProcessing({ delayMs: 1500 });
+  gateway.emulator.setProcessing({ hold: true });
   for (let index = 0; index < STORES; index++) {
     await gateway.openai.vectorStores.create({ name: `store ${index}` });
   }
@@ -50,16 +57,24 @@ describe('examples/apollo', () => {
     const checked = await typecheckExample(dir);
     expect(checked.stdout + checked.stderr).toBe('');
     expect(checked.code).toBe(0);
-  });
+  }, 120_000);
 
   it('pages, uploads, and watches the upload to its end', async () => {
     const transports = WEBSOCKET ? ['websocket', 'sse'] : ['sse'];
-    const ran = await runExample(dir, 'src/tour.ts', {
-      GATEWAY_URL: gateway.url,
-      GATEWAY_TOKEN: TOKEN,
-      GATEWAY_CREDENTIAL: 'default',
-      SUBSCRIPTIONS: transports.join(','),
-    });
+    const [ran] = await Promise.all([
+      runExample(dir, 'src/tour.ts', {
+        GATEWAY_URL: gateway.url,
+        GATEWAY_TOKEN: TOKEN,
+        GATEWAY_CREDENTIAL: 'default',
+        SUBSCRIPTIONS: transports.join(','),
+      }),
+      // Both transports subscribe in the same tick; a second is plenty for the later to join.
+      releaseProcessingOnceWatched(
+        gateway,
+        'GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}',
+        1000,
+      ),
+    ]);
     const summary = summaryOf<Summary>(ran);
     expect(ran.code, ran.stderr).toBe(0);
 

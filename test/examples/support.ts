@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { TestGateway } from '../support/gateway.ts';
 
 /**
  * The examples are packages of their own (apollo-upload-client asks for Node 22, relay-compiler
@@ -85,4 +87,23 @@ export function summaryOf<T>(ran: Ran): T {
   } catch {
     throw new Error(`No summary (exit ${ran.code}):\n${ran.stdout}\n${ran.stderr}`);
   }
+}
+
+/**
+ * Lets the emulator's held files finish once a subscription's poller has read `route` while they
+ * were held (and `graceMs` more, for watches that join it): each watch sees them in progress,
+ * then done, however slowly the example started. Files held past their time finish on release.
+ */
+export async function releaseProcessingOnceWatched(
+  gateway: TestGateway,
+  route: string,
+  graceMs: number,
+): Promise<void> {
+  const reads = () => gateway.emulator.stats().byRoute[route] ?? 0;
+  const deadline = Date.now() + 60_000;
+  while (gateway.app.live.size === 0 && Date.now() < deadline) await sleep(20);
+  const before = reads();
+  while (reads() === before && Date.now() < deadline) await sleep(20);
+  await sleep(graceMs);
+  gateway.emulator.setProcessing({ hold: false });
 }
