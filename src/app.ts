@@ -1,4 +1,5 @@
 import type { RequestListener } from 'node:http';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { GatewayToken } from './access.ts';
 import { type Context, createRequestContexts, type Deadlines, defaultDeadlines } from './context.ts';
@@ -11,6 +12,11 @@ import { corsOptions, useHostCheck, useVaryOrigin } from './http/use-browser-acc
 import { useFileContent } from './http/use-file-content.ts';
 import { useGraphiQL } from './http/use-graphiql.ts';
 import { BUILT_IN_HEALTH_CHECK_OFF, useLifecycle } from './http/use-lifecycle.ts';
+import {
+  type PersistedOperations,
+  parseTrustedDocuments,
+  usePersisted,
+} from './http/use-persisted-operations.ts';
 import { type QueryLimits, useQueryLimits } from './http/use-query-limits.ts';
 import { useRequestErrors } from './http/use-request-errors.ts';
 import { useRequestLog } from './http/use-request-log.ts';
@@ -58,6 +64,11 @@ export interface AppOptions {
   /** Caps on live status per credential and token, and the poll rate (live/registry.ts). */
   live?: Partial<LiveLimits>;
   uploads?: Partial<UploadLimits>;
+  /**
+   * Trusted documents, `{ "<id>": "<document>" }` as Relay or GraphQL Code Generator write them:
+   * only these operations run, named by id, and APQ is off. Without them, APQ is on.
+   */
+  trustedDocuments?: Readonly<Record<string, string>>;
   /** Shape and upstream-cost limits, checked before execution. */
   limits?: Partial<QueryLimits>;
   /** Structured JSON logs; keys and tokens are scrubbed from every line. Default: warnings and up. */
@@ -78,6 +89,8 @@ export interface App {
   origins: OriginPolicy;
   /** The `Host` names answered, for every transport. */
   hosts: HostPolicy;
+  /** Which persisted-operation mode runs, and its rule for transports outside yoga's HTTP hooks. */
+  persisted: Pick<PersistedOperations, 'mode' | 'resolve'>;
   /** Readiness goes false, so load balancers stop sending work while in-flight requests finish. */
   beginDraining(): void;
   /** Resolves once no operation executes (their clean-up done), or after `timeoutMs`. */
@@ -103,6 +116,7 @@ export function createApp(options: AppOptions): App {
   const { logger, metrics } = createObservability({ secrets, log: options.log, metrics: options.metrics });
   const requestLog = useRequestLog(logger);
   const lifecycle = useLifecycle();
+  const persisted = usePersisted(trustedDocumentsOf(options));
   // The credential's name, never its key; a caller's own key is counted as such.
   const report = (call: UpstreamCall, requestId: string, credential: string | null) => {
     metrics?.recordUpstreamCall({ ...call, credential: credential ?? 'caller-key' });
@@ -155,7 +169,12 @@ export function createApp(options: AppOptions): App {
       useUploads(uploadLimits),
       useBodyLimit(),
       useRequestErrors(),
+      // Resolves a persisted id to its document (or refuses it) once the body is parsed, uploads'
+      // included, so the limits below parse, validate and price the document that will run.
+      persisted.plugin,
       useQueryLimits(options.limits),
+      // Incremental delivery (multipart/mixed, or SSE): the rest first, the deferred parts after.
+      useDeferStream(),
       contexts.plugin,
       lifecycle.inFlight,
       ...(options.plugins ?? []),
@@ -167,6 +186,7 @@ export function createApp(options: AppOptions): App {
     live,
     origins,
     hosts,
+    persisted: { mode: persisted.mode, resolve: persisted.resolve },
     beginDraining() {
       lifecycle.drain();
       // Subscriptions last minutes, longer than any grace period: they end now, with a reason.
@@ -174,4 +194,13 @@ export function createApp(options: AppOptions): App {
     },
     idle: lifecycle.idle,
   };
+}
+
+function trustedDocumentsOf(options: AppOptions): ReadonlyMap<string, string> | undefined {
+  if (!options.trustedDocuments) return undefined;
+  try {
+    return parseTrustedDocuments(options.trustedDocuments, schema);
+  } catch (error) {
+    throw new Error(`Trusted documents: ${(error as Error).message}`);
+  }
 }

@@ -2,8 +2,10 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultDeadlines } from './context.ts';
 import { normaliseOrigin } from './http/origins.ts';
+import { parseTrustedDocuments } from './http/use-persisted-operations.ts';
 import { defaultQueryLimits } from './http/use-query-limits.ts';
 import { defaultLiveLimits } from './live/registry.ts';
+import { schema } from './schema/index.ts';
 import { defaultUploadLimits } from './uploads/parse.ts';
 import { defaultUpstreamPolicy, OPENAI_LIMITS } from './upstream/index.ts';
 
@@ -65,6 +67,7 @@ const SettingsSchema = z.object({
   PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   CORS_ORIGINS: list.optional(),
   ALLOWED_HOSTS: list.optional(),
+  TRUSTED_DOCUMENTS: z.string().min(1).optional(),
   MAX_UPLOAD_FILE_BYTES: integer(1, OPENAI_LIMITS.fileBytes).default(defaultUploadLimits.maxFileBytes),
   MAX_PARTED_UPLOAD_BYTES: integer(0, OPENAI_LIMITS.upload.bytes).default(
     defaultUploadLimits.maxPartedFileBytes,
@@ -116,6 +119,8 @@ export interface Config {
   defaultCredential: string;
   /** Empty: no gateway token is required. */
   tokens: readonly TokenConfig[];
+  /** The manifest `TRUSTED_DOCUMENTS` names, checked; unset: APQ instead. */
+  trustedDocuments?: Readonly<Record<string, string>>;
 }
 
 export class ConfigError extends Error {}
@@ -194,7 +199,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
   }
   const allowedHosts = settings.ALLOWED_HOSTS ?? file.allowedHosts ?? [];
-  return { settings, credentials, defaultCredential, tokens, corsOrigins, allowedHosts };
+  const config: Config = { settings, credentials, defaultCredential, tokens, corsOrigins, allowedHosts };
+  if (settings.TRUSTED_DOCUMENTS) config.trustedDocuments = readTrustedDocuments(settings.TRUSTED_DOCUMENTS);
+  return config;
+}
+
+function readTrustedDocuments(path: string): Record<string, string> {
+  const fail = (problem: string) => new ConfigError(`Invalid configuration: TRUSTED_DOCUMENTS: ${problem}`);
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw fail(code ? `cannot read ${path} (${code})` : `${path} is not valid JSON`);
+  }
+  try {
+    return Object.fromEntries(parseTrustedDocuments(manifest, schema));
+  } catch (error) {
+    throw fail(`${path}: ${(error as Error).message}`);
+  }
 }
 
 function readConfigFile(path: string): z.infer<typeof FileSchema> {

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
     publicUrl: settings.PUBLIC_URL,
+    ...(config.trustedDocuments ? { trustedDocuments: config.trustedDocuments } : {}),
     log: { level: settings.LOG_LEVEL },
     metrics: { token: settings.METRICS_TOKEN, credentialLabels: settings.METRICS_CREDENTIAL_LABELS },
     deadlines: { operationMs: settings.OPERATION_TIMEOUT_MS, uploadMs: settings.UPLOAD_TIMEOUT_MS },

@@ -10,6 +10,7 @@ import {
 import type { UpstreamClient, UpstreamClients } from '../upstream/index.ts';
 import { refusalResponse } from './refusal.ts';
 import { isApiPath, ROUTES } from './routes.ts';
+import { OPERATION_PARAMS } from './use-persisted-operations.ts';
 
 /**
  * Any of these shows the request was preflighted, or sent by a client that cannot be a plain
@@ -32,13 +33,15 @@ const SIMPLE_CONTENT_TYPES = new Set([
 
 /**
  * A request a browser could send from another site without a preflight: a GET that runs an
- * operation, or a POST with a "simple" content type (multipart uploads included). It must carry a
+ * operation (by its text, or by a persisted id alone), or a POST with a "simple" content type (multipart uploads included). It must carry a
  * preflight header. Checked before the body is read, since an upload's body is parsed by the
  * gateway itself, outside yoga's own CSRF check.
  */
 export function isUnpreflightedCrossSiteRequest(request: Request, url: URL): boolean {
   if (PREFLIGHT_HEADERS.some((name) => request.headers.has(name))) return false;
-  if (request.method === 'GET' || request.method === 'HEAD') return url.searchParams.has('query');
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    return OPERATION_PARAMS.some((name) => url.searchParams.has(name));
+  }
   const mediaType = (request.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
   return SIMPLE_CONTENT_TYPES.has(mediaType);
 }

@@ -162,17 +162,23 @@ export function useQueryLimits(options: Partial<QueryLimits> = {}): Plugin<Recor
       // that cannot be priced fails before any resolver runs, and may make none.
       budgetOf(args.contextValue)?.setLimit(cost ?? 0);
       if (cost === undefined) return;
+      const estimate = { upstreamCalls: cost, limit: limits.maxUpstreamCalls };
       return {
         onExecuteDone({ result, setResult }) {
-          // Incremental delivery is not enabled; a stream would need its own reporting.
-          if (Symbol.asyncIterator in result) return;
-          setResult({
-            ...result,
-            extensions: {
-              ...result.extensions,
-              cost: { upstreamCalls: cost, limit: limits.maxUpstreamCalls },
+          if (!(Symbol.asyncIterator in result)) {
+            setResult({ ...result, extensions: { ...result.extensions, cost: estimate } });
+            return undefined;
+          }
+          // Incremental delivery (@defer, @stream): the estimate, of the whole operation, deferred
+          // parts included, goes with the initial payload.
+          let initial = true;
+          return {
+            onNext({ result: part, setResult: setPart }) {
+              if (!initial) return;
+              initial = false;
+              setPart({ ...part, extensions: { ...part.extensions, cost: estimate } });
             },
-          });
+          };
         },
       };
     },

@@ -1,6 +1,7 @@
-import { lexicographicSortSchema } from 'graphql';
+import { lexicographicSortSchema, specifiedDirectives } from 'graphql';
 import { builder } from './builder.ts';
 import './credentials.ts';
+import { GraphQLDeferDirective, GraphQLStreamDirective } from './incremental.ts';
 import './files/types.ts';
 import './files/queries.ts';
 import './files/orphans.ts';
@@ -20,4 +21,6 @@ import './files/orphan-delete.ts';
 import './file-batches/mutations.ts';
 
 /** Sorted, so the printed schema.graphql diffs cleanly whatever order the modules load in. */
-export const schema = lexicographicSortSchema(builder.toSchema());
+export const schema = lexicographicSortSchema(
+  builder.toSchema({ directives: [...specifiedDirectives, GraphQLDeferDirective, GraphQLStreamDirective] }),
+);
