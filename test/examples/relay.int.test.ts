@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
 import {
@@ -67,5 +68,25 @@ describe('examples/relay', () => {
     expect(stored.data.map((store) => store.name)).toContain(summary.stores.renamed);
     expect(summary.watched?.[0]).toMatch(/^IN_PROGRESS /);
     expect(summary.watched?.at(-1)).toBe('COMPLETED 3/3');
+  });
+
+  it('runs by persisted id alone on a gateway whose trusted documents are its persisted-queries.json', async () => {
+    const manifest = JSON.parse(readFileSync(`${dir}/persisted-queries.json`, 'utf8')) as Record<
+      string,
+      string
+    >;
+    const trusted = await startGateway({ app: { trustedDocuments: manifest } });
+    try {
+      for (let index = 0; index < 3; index++) await trusted.openai.vectorStores.create({ name: `t${index}` });
+      const ran = await runExample(dir, 'src/tour.ts', { GATEWAY_URL: trusted.url, PERSISTED: '1' });
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(summaryOf<Summary>(ran).stores).toMatchObject({ pages: 1, count: 3, unique: 3 });
+      // The same documents as text are refused there: only ids run.
+      const refused = await runExample(dir, 'src/tour.ts', { GATEWAY_URL: trusted.url });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('trusted documents only');
+    } finally {
+      await trusted.close();
+    }
   });
 });

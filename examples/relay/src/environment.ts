@@ -1,10 +1,11 @@
-import { createClient } from 'graphql-sse';
+import { createClient, type RequestParams } from 'graphql-sse';
 import {
   Environment,
   type FetchFunction,
   Network,
   Observable,
   RecordSource,
+  type RequestParameters,
   Store,
   type SubscribeFunction,
 } from 'relay-runtime';
@@ -16,12 +17,17 @@ export interface GatewayEnvironmentOptions {
   token?: string;
   /** A named credential (`x-openai-credential`). */
   credential?: string;
+  /**
+   * Send each document's persisted id (`doc_id`) instead of its text, for a gateway that runs
+   * only the documents of persisted-queries.json (`TRUSTED_DOCUMENTS`).
+   */
+  persisted?: boolean;
 }
 
 /**
  * A Relay Environment for the gateway: queries and mutations as JSON POSTs, subscriptions over
  * GraphQL over SSE (graphql-sse, one stream each). The artifacts carry both the document's text
- * and its persisted id (persisted-queries.json): this sends the text, which any gateway takes.
+ * and its persisted id (persisted-queries.json): the text by default, which any gateway takes.
  */
 export function createGatewayEnvironment(options: GatewayEnvironmentOptions): {
   environment: Environment;
@@ -31,6 +37,9 @@ export function createGatewayEnvironment(options: GatewayEnvironmentOptions): {
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.credential) headers['x-openai-credential'] = options.credential;
 
+  const documentOf = (params: RequestParameters) =>
+    options.persisted ? { doc_id: params.id } : { query: params.text ?? '' };
+
   const fetchFn: FetchFunction = async (params, variables) => {
     const response = await fetch(options.url, {
       method: 'POST',
@@ -39,7 +48,7 @@ export function createGatewayEnvironment(options: GatewayEnvironmentOptions): {
         'content-type': 'application/json',
         accept: 'application/graphql-response+json',
       },
-      body: JSON.stringify({ query: params.text, variables, operationName: params.name }),
+      body: JSON.stringify({ ...documentOf(params), variables, operationName: params.name }),
     });
     return response.json();
   };
@@ -48,7 +57,8 @@ export function createGatewayEnvironment(options: GatewayEnvironmentOptions): {
   const subscribeFn: SubscribeFunction = (params, variables) =>
     Observable.create((sink) =>
       sse.subscribe(
-        { query: params.text ?? '', variables, operationName: params.name },
+        // graphql-sse sends the request as given; its type asks for `query`, which `doc_id` replaces.
+        { ...documentOf(params), variables, operationName: params.name } as RequestParams,
         {
           next: (value) => sink.next(value as Parameters<typeof sink.next>[0]),
           error: (error) => sink.error(error instanceof Error ? error : new Error(String(error))),

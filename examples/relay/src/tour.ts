@@ -7,6 +7,7 @@
  *   GATEWAY_TOKEN        a gateway token, when it has tokens
  *   GATEWAY_CREDENTIAL   a named credential
  *   WATCH_STORE          a store to watch until none of its files is in progress (optional)
+ *   PERSISTED=1          send documents' ids, for a gateway with TRUSTED_DOCUMENTS=persisted-queries.json
  */
 import assert from 'node:assert/strict';
 import {
@@ -33,6 +34,7 @@ const { environment, close } = createGatewayEnvironment({
   url: process.env.GATEWAY_URL ?? 'http://127.0.0.1:4000/graphql',
   ...(process.env.GATEWAY_TOKEN ? { token: process.env.GATEWAY_TOKEN } : {}),
   ...(process.env.GATEWAY_CREDENTIAL ? { credential: process.env.GATEWAY_CREDENTIAL } : {}),
+  persisted: process.env.PERSISTED === '1',
 });
 try {
   // The watch runs while the pages are read, as it would beside a list on screen.
