@@ -8,7 +8,6 @@ import {
   runExample,
   runNode,
   summaryOf,
-  typecheckExample,
 } from './support.ts';
 
 /**
@@ -43,13 +42,11 @@ beforeAll(async () => {
 afterAll(() => gateway?.close());
 
 describe('examples/relay', () => {
-  it('has artifacts relay-compiler would write from schema.graphql, and type-checks strictly', async () => {
+  // Its strict type-check is CI's `npm run typecheck:examples`, once rather than per Node.
+  it('has the artifacts relay-compiler writes from schema.graphql', async () => {
     const validated = await runNode(dir, ['node_modules/relay-compiler/cli.js', '--validate']);
     expect(validated.code, validated.stdout + validated.stderr).toBe(0);
-    const checked = await typecheckExample(dir);
-    expect(checked.stdout + checked.stderr).toBe('');
-    expect(checked.code).toBe(0);
-  }, 120_000);
+  });
 
   it('pages 25 stores into one connection and watches a store to its end', async () => {
     const [ran] = await Promise.all([

@@ -74,11 +74,6 @@ export function runExample(dir: string, script: string, env: Record<string, stri
   return runNode(dir, ['--conditions=development', '--import', 'tsx', script], env);
 }
 
-/** `tsc --noEmit` of an example, with its own TypeScript and tsconfig. */
-export function typecheckExample(dir: string): Promise<Ran> {
-  return runNode(dir, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.']);
-}
-
 /** The last line of a run's output, parsed: the summary each example prints. */
 export function summaryOf<T>(ran: Ran): T {
   const last = ran.stdout.trim().split('\n').at(-1) ?? '';
