@@ -1,7 +1,7 @@
 import type { RequestListener } from 'node:http';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import type { GatewayToken } from './access.ts';
+import type { Access, AccessControl, GatewayToken, HeaderReader } from './access.ts';
 import { type Context, createRequestContexts, type Deadlines, defaultDeadlines } from './context.ts';
 import { nodeRequestListener } from './http/node.ts';
 import { type HostPolicy, hostPolicy, type OriginPolicy, originPolicy } from './http/origins.ts';
@@ -23,7 +23,8 @@ import { useRequestLog } from './http/use-request-log.ts';
 import { type NodeServerContext, useUploads } from './http/use-uploads.ts';
 import { type LiveLimits, LiveRegistry } from './live/registry.ts';
 import { createObservability } from './observability/index.ts';
-import { type LoggerOptions, yogaLogger } from './observability/logger.ts';
+import { type Logger, type LoggerOptions, yogaLogger } from './observability/logger.ts';
+import type { OperationOutcome } from './observability/request-log.ts';
 import { schema } from './schema/index.ts';
 import { defaultUploadLimits, type UploadLimits } from './uploads/parse.ts';
 import {
@@ -91,10 +92,39 @@ export interface App {
   hosts: HostPolicy;
   /** Which persisted-operation mode runs, and its rule for transports outside yoga's HTTP hooks. */
   persisted: Pick<PersistedOperations, 'mode' | 'resolve'>;
+  /** Aborts when draining begins: long-lived connections (WebSockets) end on it. */
+  draining: AbortSignal;
+  /** What a transport outside yoga's HTTP hooks needs to serve operations as HTTP does. */
+  operations: OperationEdge;
   /** Readiness goes false, so load balancers stop sending work while in-flight requests finish. */
   beginDraining(): void;
   /** Resolves once no operation executes (their clean-up done), or after `timeoutMs`. */
   idle(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * The edge for operations that reach yoga through `getEnveloped` rather than its HTTP handler
+ * (graphql-ws, http/websocket.ts): yoga's envelop hooks run for them (limits, masking, metrics,
+ * the context factory), its HTTP hooks (access, the request log) do not, so they are offered
+ * here. Each operation stands for itself with a `Request` of its own, the key every per-request
+ * record (grant, trace, deadline) is kept under.
+ */
+export interface OperationEdge {
+  /** The access decision, for a connection as it opens. */
+  decide: AccessControl;
+  /** Decides for one operation and records its grant, for the context factory. */
+  admit(request: Request, header: HeaderReader): Access;
+  /** Error codes of a result sent, for the operation's log line. */
+  recordErrors(
+    request: Request,
+    errors: ReadonlyArray<{ extensions?: Record<string, unknown> | undefined }>,
+  ): void;
+  /** The operation is over: its deadline is released and its log line written. */
+  settle(request: Request, details: { connectionId: string; outcome: OperationOutcome }): void;
+  /** Counts an open WebSocket connection (in the metrics, when on) until the returned function runs. */
+  connectionOpened(): () => void;
+  /** The process's logger, which scrubs secrets, for what the transport itself has to say. */
+  logger: Logger;
 }
 
 /** Composes the gateway from its plugins and dependencies; the process entry (server.ts) only listens. */
@@ -180,6 +210,7 @@ export function createApp(options: AppOptions): App {
       ...(options.plugins ?? []),
     ],
   });
+  const draining = new AbortController();
   return {
     yoga,
     handle: nodeRequestListener(yoga, uploadLimits),
@@ -187,8 +218,26 @@ export function createApp(options: AppOptions): App {
     origins,
     hosts,
     persisted: { mode: persisted.mode, resolve: persisted.resolve },
+    draining: draining.signal,
+    operations: {
+      decide: access.decide,
+      admit: access.admit,
+      recordErrors: requestLog.recordErrors,
+      settle(request, details) {
+        contexts.release(request);
+        const credential = access.grantOf(request)?.access.credential;
+        requestLog.operationDone(request, {
+          ...details,
+          transport: 'websocket',
+          credential: credential === undefined ? 'none' : (credential ?? 'caller-key'),
+        });
+      },
+      connectionOpened: () => metrics?.websocketOpened() ?? (() => {}),
+      logger,
+    },
     beginDraining() {
       lifecycle.drain();
+      draining.abort();
       // Subscriptions last minutes, longer than any grace period: they end now, with a reason.
       live.stopAll();
     },

@@ -76,6 +76,11 @@ export interface RequestContexts {
    * request has no access decision.
    */
   upstreamFor(request: Request, calls: number): Upstream | undefined;
+  /**
+   * Ends a request's deadline and detaches its signals, once its operation is over: the plugin
+   * does it for HTTP answers, a transport without yoga's HTTP hooks (WebSockets) calls it itself.
+   */
+  release(request: Request): void;
   /** Ends each request's deadline once its answer is ready (a streamed answer keeps its own). */
   plugin: Plugin;
 }
@@ -91,7 +96,12 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
       onCall: (call) => deps.onUpstreamCall(call, { request, requestId, credential }),
     });
   };
+  const release = (request: Request) => {
+    for (const scope of scopes.get(request) ?? []) scope.release();
+    scopes.delete(request);
+  };
   return {
+    release,
     upstreamFor(request, calls) {
       const grant = deps.grantOf(request);
       if (!grant) return undefined;
@@ -135,8 +145,7 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
     plugin: {
       onResponse({ request, response }) {
         if (isStream(response)) return;
-        for (const scope of scopes.get(request) ?? []) scope.release();
-        scopes.delete(request);
+        release(request);
       },
     },
   };

@@ -6,6 +6,7 @@ import { type Config, ConfigError, loadConfig } from './config.ts';
 import { DEFAULT_QUERY, seedDemo } from './demo.ts';
 import { createEmulator, type Emulator } from './emulator/index.ts';
 import { nodeServerOptions } from './http/node.ts';
+import { attachWebSocket } from './http/websocket.ts';
 import type { UpstreamCredential } from './upstream/index.ts';
 
 /** At most this much of the shutdown grace is kept for clean-up after cutting requests off. */
@@ -86,9 +87,11 @@ async function main(): Promise<void> {
     },
   });
   const server = createServer(nodeServerOptions(settings.UPLOAD_TIMEOUT_MS), app.handle);
+  const websocket = attachWebSocket(server, app);
   await new Promise<void>((resolve) => server.listen(settings.PORT, settings.HOST, resolve));
   const { port } = server.address() as AddressInfo;
   console.log(`GraphQL endpoint and GraphiQL: http://${settings.HOST}:${port}/graphql`);
+  console.log(`Subscriptions over WebSocket (graphql-ws): ws://${settings.HOST}:${port}/graphql`);
   if (config.tokens.length > 0) console.log(`Gateway tokens required (${config.tokens.length} configured)`);
 
   let stopping = false;
@@ -112,7 +115,12 @@ async function main(): Promise<void> {
     // created upstream can still be cleaned up: their uploads abort, and the files already
     // uploaded are deleted before the process exits.
     const cleanupReserve = Math.min(settings.SHUTDOWN_GRACE_MS / 2, MAX_CLEANUP_RESERVE_MS);
-    const cut = setTimeout(() => server.closeAllConnections(), exitBy - cleanupReserve - Date.now());
+    // Upgraded sockets are no longer the HTTP server's to close: the WebSocket edge ends its own
+    // (each already closes with 1001 as its subscriptions end).
+    const cut = setTimeout(() => {
+      server.closeAllConnections();
+      void websocket.close();
+    }, exitBy - cleanupReserve - Date.now());
     server.close(() => {
       clearInterval(idleSweep);
       clearTimeout(cut);

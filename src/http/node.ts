@@ -57,7 +57,8 @@ export function nodeRequestListener(handle: RequestListener, uploadLimits: Uploa
 /** A host name, IPv4 or bracketed IPv6 address, with an optional port. */
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
-function malformedTarget(req: IncomingMessage): string | null {
+/** Why a request (or WebSocket upgrade) has no usable target: a path and a valid Host; null when it has. */
+export function malformedTarget(req: IncomingMessage): string | null {
   // Origin form only: an absolute-form target (`GET http://x/graphql`) is for proxies.
   if (!req.url?.startsWith('/')) return 'The request target must be a path, such as /graphql.';
   const host = req.headers.host;

@@ -5,6 +5,7 @@ import {
   type AccessPolicy,
   bearerToken,
   createAccessControl,
+  type HeaderReader,
   secretMatcher,
 } from '../access.ts';
 import type { UpstreamClient, UpstreamClients } from '../upstream/index.ts';
@@ -56,6 +57,11 @@ export interface AccessPlugin {
   plugin: Plugin;
   /** The decision itself, for transports that do not run yoga's HTTP hooks. */
   decide: AccessControl;
+  /**
+   * Decides for `request` from credentials read elsewhere (a WebSocket's connection parameters)
+   * and records the grant under it, as the HTTP hook does for a request it lets through.
+   */
+  admit(request: Request, header: HeaderReader): Access;
   /** The grant of a request that passed; the context factory builds on it. */
   grantOf(request: Request): Grant | undefined;
 }
@@ -68,6 +74,14 @@ export interface AccessPlugin {
 export function useAccess(policy: AccessPolicy, clients: UpstreamClients): AccessPlugin {
   const decide = createAccessControl(policy);
   const grants = new WeakMap<Request, Grant>();
+  const admit = (request: Request, header: HeaderReader): Access => {
+    const access = decide(header);
+    if (!access.granted) return access;
+    const client =
+      access.credential === null ? clients.forCallerKey(access.callerKey) : clients.named(access.credential);
+    grants.set(request, { access, client });
+    return access;
+  };
   const plugin: Plugin = {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (!isApiPath(url.pathname) || request.method === 'OPTIONS') return;
@@ -84,20 +98,14 @@ export function useAccess(policy: AccessPolicy, clients: UpstreamClients): Acces
         );
         return;
       }
-      const access = decide((name) => request.headers.get(name));
+      const access = admit(request, (name) => request.headers.get(name));
       if (!access.granted) {
         const headers: Record<string, string> = access.status === 401 ? { 'www-authenticate': 'Bearer' } : {};
         endResponse(refusalResponse(fetchAPI, request, { ...access, headers }));
-        return;
       }
-      const client =
-        access.credential === null
-          ? clients.forCallerKey(access.callerKey)
-          : clients.named(access.credential);
-      grants.set(request, { access, client });
     },
   };
-  return { plugin, decide, grantOf: (request) => grants.get(request) };
+  return { plugin, decide, admit, grantOf: (request) => grants.get(request) };
 }
 
 /**

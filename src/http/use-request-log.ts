@@ -1,9 +1,12 @@
+import type { DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { type Logger, withRequestId } from '../observability/logger.ts';
 import {
   codeOf,
+  logOperation,
   logRequest,
   OPERATION_NAME_MAX,
+  type OperationLogEntry,
   operationOf,
   pathOf,
   RequestTrace,
@@ -25,6 +28,19 @@ export interface RequestLog {
   plugin: Plugin;
   /** The trace of a request: its id, and where the upstream calls made for it are recorded. */
   trace(request: Request): RequestTrace;
+  /**
+   * Records the error codes of a result sent outside an HTTP response (over a WebSocket), so they
+   * are logged with the operation.
+   */
+  recordErrors(
+    request: Request,
+    errors: ReadonlyArray<{ extensions?: Record<string, unknown> | undefined }>,
+  ): void;
+  /** The one line of an operation carried outside HTTP (a WebSocket's), written as it ends. */
+  operationDone(
+    request: Request,
+    details: Pick<OperationLogEntry, 'transport' | 'connectionId' | 'outcome' | 'credential'>,
+  ): void;
 }
 
 /** The one place a request gets its id. */
@@ -41,6 +57,19 @@ export function useRequestLog(logger: Logger, options: RequestLogOptions = {}): 
     return found;
   }
 
+  function recordOperation(args: {
+    contextValue: unknown;
+    document: DocumentNode;
+    operationName?: string | null | undefined;
+  }): void {
+    const request = (args.contextValue as { request?: Request }).request;
+    const found = request && traces.get(request);
+    if (!found) return;
+    const operation = operationOf(args.document, args.operationName);
+    found.operationName = operation.name ?? found.operationName;
+    found.operationType = operation.type;
+  }
+
   const plugin: Plugin = {
     instrumentation: {
       request: ({ request }, handle) => withRequestId(trace(request).requestId, handle),
@@ -52,14 +81,9 @@ export function useRequestLog(logger: Logger, options: RequestLogOptions = {}): 
         trace(request).operationName = params.operationName.slice(0, OPERATION_NAME_MAX);
       }
     },
-    onExecute({ args }) {
-      const request = (args.contextValue as { request?: Request }).request;
-      const found = request && traces.get(request);
-      if (!found) return;
-      const operation = operationOf(args.document, args.operationName);
-      found.operationName = operation.name ?? found.operationName;
-      found.operationType = operation.type;
-    },
+    onExecute: ({ args }) => recordOperation(args),
+    // Subscriptions (over SSE and WebSockets) are not executed but subscribed.
+    onSubscribe: ({ args }) => recordOperation(args),
     onResultProcess({ request, result }) {
       const found = trace(request);
       for (const single of Array.isArray(result) ? result : [result]) {
@@ -76,5 +100,15 @@ export function useRequestLog(logger: Logger, options: RequestLogOptions = {}): 
       logRequest(logger, found.entry(request, response.status));
     },
   };
-  return { plugin, trace };
+  return {
+    plugin,
+    trace,
+    recordErrors(request, errors) {
+      const found = trace(request);
+      for (const error of errors) found.errorCodes.add(codeOf(error));
+    },
+    operationDone(request, details) {
+      logOperation(logger, { ...trace(request).summary(), ...details });
+    },
+  };
 }

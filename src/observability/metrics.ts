@@ -7,7 +7,7 @@ import {
 } from '@graphql-yoga/plugin-prometheus';
 import type { DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { ERROR_CODE, type ObservedUpstreamCall, OPERATION_NAME_MAX } from './request-log.ts';
 import { createScrubber, REDACTED } from './scrub.ts';
 
@@ -38,6 +38,11 @@ export interface Metrics {
   /** The yoga plugin that counts and times GraphQL requests and serves the endpoint. */
   yogaPlugin: Plugin;
   recordUpstreamCall(call: ObservedUpstreamCall): void;
+  /**
+   * Counts one more open WebSocket connection until the returned function is called. Operations
+   * over WebSockets are counted by the GraphQL metrics above; the HTTP duration never sees them.
+   */
+  websocketOpened(): () => void;
 }
 
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -168,6 +173,11 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       : (['operation', 'outcome'] as const),
     registers: [registry],
   });
+  const websocketConnections = new Gauge({
+    name: 'gateway_websocket_connections',
+    help: 'Open GraphQL WebSocket connections (graphql-transport-ws)',
+    registers: [registry],
+  });
   function label(value: string | undefined, fallback: string): string {
     if (!value) return fallback;
     if (!LABEL_VALUE.test(value)) return 'invalid';
@@ -186,6 +196,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       } else {
         upstreamCalls.inc({ operation, outcome });
       }
+    },
+    websocketOpened() {
+      websocketConnections.inc();
+      let open = true;
+      return () => {
+        if (open) websocketConnections.dec();
+        open = false;
+      };
     },
   };
 }

@@ -49,6 +49,36 @@ export function logRequest(logger: Logger, entry: RequestLogEntry): void {
   logger[level](line, 'request completed');
 }
 
+/**
+ * How an operation over a long-lived connection (a WebSocket) ended: `ok`, `error` (a result
+ * carried errors, or its stream failed), `refused` (before execution: validation, limits,
+ * access), `cancelled` (the client stopped it or went away).
+ */
+export type OperationOutcome = 'ok' | 'error' | 'refused' | 'cancelled';
+
+/**
+ * One line per operation over a WebSocket, where no HTTP status exists: how it ended instead, and
+ * which credential it used, by name.
+ */
+export interface OperationLogEntry extends Omit<RequestLogEntry, 'method' | 'path' | 'status'> {
+  transport: 'websocket';
+  /** The connection's id, shared by its operations. */
+  connectionId: string;
+  outcome: OperationOutcome;
+  /** The credential's name; `caller-key` when the caller sent its own key. */
+  credential: string;
+}
+
+/**
+ * A refused operation at warn, as a 4xx is on HTTP; the rest at info, since errors in a result
+ * (NOT_FOUND, STILL_IN_PROGRESS) are normal outcomes.
+ */
+export function logOperation(logger: Logger, entry: OperationLogEntry): void {
+  const line: Record<string, unknown> = { ...entry, durationMs: Math.round(entry.durationMs * 10) / 10 };
+  if (entry.errors?.length === 0) delete line.errors;
+  logger[entry.outcome === 'refused' ? 'warn' : 'info'](line, 'operation completed');
+}
+
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The caller's `x-request-id` when it is a sane token, else a fresh one. */
@@ -74,6 +104,11 @@ export class RequestTrace {
   }
 
   entry(request: { method: string; url: string }, status: number): RequestLogEntry {
+    return { ...this.summary(), method: request.method, path: pathOf(request.url), status };
+  }
+
+  /** What is logged of an operation whatever carried it. */
+  summary(): Omit<RequestLogEntry, 'method' | 'path' | 'status'> {
     const outcomes: Record<string, number> = {};
     const upstreamRequestIds: string[] = [];
     for (const call of this.calls) {
@@ -82,9 +117,6 @@ export class RequestTrace {
     }
     return {
       requestId: this.requestId,
-      method: request.method,
-      path: pathOf(request.url),
-      status,
       durationMs: performance.now() - this.startedAt,
       operationName: this.operationName,
       operationType: this.operationType,

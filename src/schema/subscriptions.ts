@@ -20,7 +20,8 @@ export const MAX_DEADLINE_SECONDS = 1800;
 
 builder.subscriptionType({
   description: [
-    'Live processing status over server-sent events (GraphQL over SSE: POST or GET with `accept: text/event-stream`).',
+    'Live processing status over server-sent events (GraphQL over SSE: POST or GET with `accept: text/event-stream`),',
+    'or over WebSocket at the same path (graphql-ws, `graphql-transport-ws`).',
     'Each stream sends the current state at once, then each change of status, counts or usage, and ends after a final state.',
     'At its deadline it ends with a STILL_IN_PROGRESS error instead. However many clients watch an object, the gateway polls',
     'it once (per credential), backing off while nothing changes. Fields beyond the object itself (its store, its files)',

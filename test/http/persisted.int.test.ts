@@ -3,7 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse, print } from 'graphql';
+import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import {
   APQ_MAX_ENTRIES,
@@ -251,6 +253,32 @@ describe('trusted documents', () => {
         expect(overHttp.errors).toBeUndefined();
         expect(Object.values(MANIFEST)).toContain(resolved.query);
       }
+    }
+  });
+
+  it('holds over graphql-ws: a document named by its hash runs, any text is refused', async () => {
+    const client = createClient({ url: gateway.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const run = async (payload: { query: string; extensions?: Record<string, unknown> }) => {
+      const results: Array<{ data?: unknown; errors?: ReadonlyArray<{ extensions?: { code?: unknown } }> }> =
+        [];
+      try {
+        for await (const result of client.iterate(payload)) results.push(result as never);
+      } catch (errors) {
+        return { errors: errors as ReadonlyArray<{ extensions?: { code?: unknown } }> };
+      }
+      return results[0]!;
+    };
+    try {
+      gateway.resetUpstreamCalls();
+      const text = await run({ query: CODEGEN.query });
+      expect(text.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_ONLY');
+      const unknown = await run({ query: '', extensions: persistedQuery(STORES.hash) });
+      expect(unknown.errors?.[0]?.extensions?.code).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+      expect(gateway.upstreamCalls()).toBe(0);
+      const named = await run({ query: '', extensions: persistedQuery(CODEGEN.hash) });
+      expect(named.data).toEqual({ vectorStores: { nodes: [{ name: 'Trusted store' }] } });
+    } finally {
+      await client.dispose();
     }
   });
 

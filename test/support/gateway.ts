@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import OpenAI, { toFile } from 'openai';
 import { type App, type AppOptions, createApp } from '../../src/app.ts';
 import { createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
+import { attachWebSocket, type WebSocketEdge, type WebSocketLimits } from '../../src/http/websocket.ts';
 import { ManualClock } from './clock.ts';
 import { IN_PROCESS_ORIGIN, inProcessFetch } from './in-process.ts';
 
@@ -27,6 +28,10 @@ export interface GraphQLResponse<TData = Record<string, unknown>> {
 export interface TestGateway {
   /** The GraphQL endpoint's URL; in-process, one no socket can reach. */
   url: string;
+  /** The same endpoint for graphql-ws (`ws://`); loopback only. */
+  wsUrl: string;
+  /** The WebSocket edge on the loopback server; absent in-process. */
+  websocket?: WebSocketEdge;
   /** A fetch that reaches the gateway (over loopback, or in-process through yoga's handler). */
   fetch: typeof fetch;
   app: App;
@@ -50,6 +55,8 @@ export interface TestGateway {
 export interface GatewayOptions {
   emulator?: EmulatorOptions;
   app?: Partial<AppOptions>;
+  /** Limits of the WebSocket edge (loopback only). */
+  websocket?: Partial<WebSocketLimits>;
 }
 
 /**
@@ -82,12 +89,14 @@ async function assemble(options: GatewayOptions, mode: 'in-process' | 'loopback'
     policy: { readRetries: 0, ...options.app?.policy },
   });
   let server: Server | undefined;
+  let websocket: WebSocketEdge | undefined;
   let url = 'http://localhost/graphql';
   let gatewayFetch: typeof fetch = async (input, init) => app.yoga.fetch(input as string, init ?? {});
   if (mode === 'loopback') {
     const listening = createServer(app.handle);
     await new Promise<void>((resolve) => listening.listen(0, '127.0.0.1', resolve));
     server = listening;
+    websocket = attachWebSocket(listening, app, options.websocket);
     url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/graphql`;
     gatewayFetch = globalThis.fetch;
   }
@@ -99,6 +108,8 @@ async function assemble(options: GatewayOptions, mode: 'in-process' | 'loopback'
   });
   return {
     url,
+    wsUrl: url.replace(/^http/, 'ws'),
+    ...(websocket ? { websocket } : {}),
     fetch: gatewayFetch,
     app,
     emulator,
@@ -119,6 +130,7 @@ async function assemble(options: GatewayOptions, mode: 'in-process' | 'loopback'
     logLines: () => [...logLines],
     async close() {
       app.live.stopAll();
+      await websocket?.close();
       if (server) {
         const closing = server;
         closing.closeAllConnections();
