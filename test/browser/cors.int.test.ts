@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -39,10 +38,6 @@ async function open(origin: string): Promise<Page> {
 }
 
 const QUERY = '{ vectorStores(first: 5) { nodes { name } } }';
-
-// The gateway's WebSocket transport is built on another branch; until it is merged, the
-// WebSocket checks are pending.
-const WEBSOCKET = existsSync(new URL('../../src/http/websocket.ts', import.meta.url));
 
 /**
  * A subscription from the page over a raw WebSocket speaking graphql-transport-ws (what
@@ -150,10 +145,10 @@ describe('a page on a listed origin', () => {
     await page.close();
   });
 
-  it.runIf(WEBSOCKET)('subscribes over a WebSocket to /graphql', async () => {
+  it('subscribes over a WebSocket to /graphql', async () => {
     const page = await open(listed);
     // A store with no file in progress: its current state, then the end of the stream.
-    const seen = await subscribeOverWebSocket(page, gateway.url.replace(/^http/, 'ws'), WATCH, {
+    const seen = await subscribeOverWebSocket(page, gateway.wsUrl, WATCH, {
       id: storeId,
     });
     expect(seen).toEqual([
@@ -164,7 +159,6 @@ describe('a page on a listed origin', () => {
     ]);
     await page.close();
   });
-  if (!WEBSOCKET) it.todo('subscribes over a WebSocket (pending: src/http/websocket.ts is not on main yet)');
 });
 
 describe('a page on an unlisted origin', () => {
@@ -208,13 +202,9 @@ describe('a page on an unlisted origin', () => {
       expect(headers['access-control-allow-origin'], path).toBeUndefined();
       expect(JSON.stringify(headers), path).not.toContain(unlisted);
     }
-    if (WEBSOCKET) {
-      // Nor may it open a WebSocket: the upgrade is refused before any message.
-      const seen = await subscribeOverWebSocket(page, gateway.url.replace(/^http/, 'ws'), WATCH, {
-        id: storeId,
-      });
-      expect(seen.filter((event) => !event.startsWith('closed') && event !== 'error event')).toEqual([]);
-    }
+    // Nor may it open a WebSocket: the upgrade is refused before any message.
+    const refused = await subscribeOverWebSocket(page, gateway.wsUrl, WATCH, { id: storeId });
+    expect(refused).toEqual(['error event', 'closed 1006']);
     await page.close();
   });
 });

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
 import {
@@ -15,10 +14,6 @@ import {
  * `File`s through apollo-upload-client, and watching the upload's batch to its end. Its strict
  * type-check is CI's `npm run typecheck:examples`, once rather than per Node.
  */
-
-// The gateway's WebSocket transport is built on another branch; until it is merged, the recipe
-// watches over SSE only and the WebSocket run is pending.
-const WEBSOCKET = existsSync(new URL('../../src/http/websocket.ts', import.meta.url));
 
 const TOKEN = 'example-frontend-token-0123456789';
 const STORES = 25;
@@ -54,7 +49,7 @@ afterAll(() => gateway?.close());
 
 describe('examples/apollo', () => {
   it('pages, uploads, and watches the upload to its end', async () => {
-    const transports = WEBSOCKET ? ['websocket', 'sse'] : ['sse'];
+    const transports = ['websocket', 'sse'];
     const [ran] = await Promise.all([
       runExample(dir, 'src/tour.ts', {
         GATEWAY_URL: gateway.url,
@@ -97,8 +92,4 @@ describe('examples/apollo', () => {
     // possibleTypes and the FileCounts policy leave Apollo nothing to warn about.
     expect(summary.warnings).toEqual([]);
   });
-
-  if (!WEBSOCKET) {
-    it.todo('watches the upload over WebSocket too (pending: src/http/websocket.ts is not on main yet)');
-  }
 });
