@@ -117,10 +117,13 @@ async function main(): Promise<void> {
     const cleanupReserve = Math.min(settings.SHUTDOWN_GRACE_MS / 2, MAX_CLEANUP_RESERVE_MS);
     // Upgraded sockets are no longer the HTTP server's to close: the WebSocket edge ends its own
     // (each already closes with 1001 as its subscriptions end).
-    const cut = setTimeout(() => {
-      server.closeAllConnections();
-      void websocket.close();
-    }, exitBy - cleanupReserve - Date.now());
+    const cut = setTimeout(
+      () => {
+        server.closeAllConnections();
+        void websocket.close();
+      },
+      exitBy - cleanupReserve - Date.now(),
+    );
     server.close(() => {
       clearInterval(idleSweep);
       clearTimeout(cut);
