@@ -28,12 +28,21 @@ const NOTHING_TO_RELEASE = () => {};
  */
 const MAX_LINKS_PER_SOURCE = 1000;
 
+/**
+ * Kinds (prototypes) of signal Node refused. The Node adapter's request signal is whatwg-node's, a
+ * subclass Node refuses here: one per request, and each refusal builds an error with its stack
+ * (about 2% of a plain query's CPU time), so a kind is tried once.
+ */
+const refusedKinds = new WeakSet<object>();
+
 function allowLinks(source: AbortSignal): void {
+  const kind = Object.getPrototypeOf(source) as object;
+  if (refusedKinds.has(kind)) return;
   try {
     if (getMaxListeners(source) < MAX_LINKS_PER_SOURCE) setMaxListeners(MAX_LINKS_PER_SOURCE, source);
   } catch {
-    // Not one of Node's own signals (the Node adapter's request signal is whatwg-node's, a
-    // subclass Node refuses here): Node counts no listeners on it, so there is no warning to avoid.
+    // Not one of Node's own signals: Node counts no listeners on it, so there is no warning to avoid.
+    refusedKinds.add(kind);
   }
 }
 
