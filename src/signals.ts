@@ -29,14 +29,15 @@ const NOTHING_TO_RELEASE = () => {};
 const MAX_LINKS_PER_SOURCE = 1000;
 
 /**
- * Kinds (prototypes) of signal Node refused. The Node adapter's request signal is whatwg-node's, a
- * subclass Node refuses here: one per request, and each refusal builds an error with its stack
- * (about 2% of a plain query's CPU time), so a kind is tried once.
+ * Kinds (constructors) of signal Node refused. The Node adapter's request signal is whatwg-node's,
+ * which Node refuses here: one per request, and each refusal builds an error with its stack (about
+ * 2% of a plain query's CPU time), so a kind is tried once. Not keyed by prototype: whatwg-node's
+ * signal is a Proxy that claims AbortSignal.prototype, which Node's own signals have too.
  */
 const refusedKinds = new WeakSet<object>();
 
 function allowLinks(source: AbortSignal): void {
-  const kind = Object.getPrototypeOf(source) as object;
+  const kind = source.constructor;
   if (refusedKinds.has(kind)) return;
   try {
     if (getMaxListeners(source) < MAX_LINKS_PER_SOURCE) setMaxListeners(MAX_LINKS_PER_SOURCE, source);
