@@ -1,6 +1,6 @@
 import * as events from 'node:events';
 import { getMaxListeners } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { linkSignals } from '../src/signals.ts';
 
 describe('linked signals', () => {
@@ -31,5 +31,39 @@ describe('linked signals', () => {
     first.abort(new Error('first'));
     expect(link.signal.reason).toEqual(new Error('second'));
     link.release();
+  });
+
+  describe('with a deadline', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('abort with a TimeoutError once it passes, and say so', () => {
+      vi.useFakeTimers();
+      const source = new AbortController();
+      const link = linkSignals([source.signal], 1000);
+      vi.advanceTimersByTime(999);
+      expect(link.signal.aborted).toBe(false);
+      vi.advanceTimersByTime(1);
+      expect(link.signal.reason).toMatchObject({ name: 'TimeoutError' });
+      expect(link.timedOut).toBe(true);
+      link.release();
+    });
+
+    it('are not timed out when a source aborted first, and hold no timer once released', () => {
+      vi.useFakeTimers();
+      const source = new AbortController();
+      const cancelled = linkSignals([source.signal], 1000);
+      source.abort(new Error('client went away'));
+      vi.advanceTimersByTime(1000);
+      expect(cancelled.timedOut).toBe(false);
+      expect(cancelled.signal.reason).toEqual(new Error('client went away'));
+      cancelled.release();
+
+      const done = linkSignals([], 1000);
+      done.release();
+      expect(vi.getTimerCount()).toBe(0);
+      expect(done.signal.aborted).toBe(false);
+    });
   });
 });
