@@ -38,7 +38,7 @@ describe('npm start on a fresh checkout', () => {
   });
 
   it('runs the compiled JavaScript, built into dist/', () => {
-    expect(output).toMatch(/> node (--\S+ )*dist\/server\.js/);
+    expect(output).toContain('node dist/server.js');
     expect(existsSync(new URL('../../dist/.built', import.meta.url))).toBe(true);
   });
 
