@@ -38,7 +38,7 @@ const MIN_ROUNDS = 3;
  */
 export const FAIR_RULES = [
   '**One process on each side.** The gateway, the direct-SDK server, GraphQL Mesh (Hive Gateway with `--fork 1`) and the emulator each run as one Node process, and the bench checks that none of them has a child process (other than the idle esbuild service tsx starts when its compile cache is cold). CPU time and memory are read from outside each process (/proc/PID/stat, /proc/PID/status), so the load generator is never counted.',
-  "**As shipped.** The gateway runs with its defaults (src/server.ts, only `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `PORT` and `HOST` set), logging one line per request as deployed. GraphQL Mesh runs the recipe in bench/peers/mesh as it comes: its locked packages, its mesh.config.ts and gateway.config.ts, and Hive Gateway's defaults apart from one worker, the host and the port. The direct-SDK server is a stock `openai` client with default options. No path is tuned for the bench: no cache, pool size or log level is changed from what each ships with.",
+  "**As shipped.** The gateway runs as `npm start` runs it, with its defaults (the compiled dist/server.js, only `OPENAI_API_KEY`, `OPENAI_BASE_URL`, `PORT` and `HOST` set), logging one line per request as deployed. GraphQL Mesh runs the recipe in bench/peers/mesh as it comes: its locked packages, its mesh.config.ts and gateway.config.ts, and Hive Gateway's defaults apart from one worker, the host and the port. The direct-SDK server is a stock `openai` client with default options. No path is tuned for the bench: no cache, pool size or log level is changed from what each ships with.",
   `**One upstream call per request on every path.** Every path answers \`vectorStore(id) { name }\` or its equivalent with exactly one \`GET /v1/vector_stores/{id}\`. The bench counts the emulator's requests around every measured window (once the count stops moving) and fails the scenario if a path makes more than ${MAX_CALLS_PER_REQUEST} upstream calls per request. Requests are those autocannon sent, so the one per connection it cuts off when a window closes, whose upstream call is made but whose answer is not counted, does not read as a second call.`,
   `**Same load, interleaved.** Every path gets the same query shape, the same connections, the same durations and the same emulator, in at least ${MIN_ROUNDS} rounds. A round drives every path in turn (the starting path rotates from round to round), so noise on the shared machine lands on all paths alike. Each figure is the median of the rounds, and every round is listed.`,
 ];
@@ -62,7 +62,7 @@ const PATH_NAMES: Record<Path, string> = {
 const PROCESS_NAMES: Record<Path, string> = {
   upstream: 'src/emulator/main.ts (serves every path)',
   direct: 'bench/direct-sdk.ts',
-  gateway: 'src/server.ts',
+  gateway: 'dist/server.js',
   mesh: 'Hive Gateway',
 };
 
@@ -396,7 +396,7 @@ export async function overheadScenario(options: {
   return {
     scenario: 'Overhead: `vectorStore(id) { name }` through the gateway, directly, and through GraphQL Mesh',
     setup: [
-      '**gateway**: `POST /graphql` with `query Overhead($id: ID!) { vectorStore(id: $id) { name } }` to `src/server.ts` (one SDK call, `GET /v1/vector_stores/{id}`, per request).',
+      '**gateway**: `POST /graphql` with `query Overhead($id: ID!) { vectorStore(id: $id) { name } }` to the compiled `dist/server.js` (one SDK call, `GET /v1/vector_stores/{id}`, per request).',
       '**direct SDK**: `GET /vector_stores/{id}` to bench/direct-sdk.ts, a bare `node:http` server in its own process whose handler awaits `client.vectorStores.retrieve(id)` with a stock `openai` client and answers `{"name": ...}`: the same SDK call behind the same kind of HTTP hop, without GraphQL.',
       `**GraphQL Mesh**: \`POST /graphql\` with \`${MESH_QUERY}\` to Hive Gateway serving the supergraph that GraphQL Mesh composes from vendor/openai/openapi.vector-stores.json (${meshVersions()}; bench/peers/mesh, installed by the bench with \`npm ci --ignore-scripts\` into ~/.cache/vector-store-gateway/mesh-<hash of package.json and lock>, composed afresh each run). One process (\`--fork 1\`), otherwise the recipe's configuration and Hive Gateway's defaults, which write no log line per request. One \`GET /v1/vector_stores/{id}\` per request.`,
       '**emulator alone**: autocannon straight at `GET /v1/vector_stores/{id}` of the emulator: the floor every path sits on.',

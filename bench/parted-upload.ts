@@ -18,7 +18,7 @@ import {
 /**
  * Memory of the gateway while it sends one file past the 512 MB of `POST /files` through OpenAI's
  * Uploads API: the bench process sends one `createFiles` request (purpose `user_data`, the file's
- * size declared in `sizes`) generated on the fly; the gateway (src/server.ts in its own process,
+ * size declared in `sizes`) generated on the fly; the gateway (the compiled dist/server.js in its own process,
  * default settings, so the file goes in 8 MiB parts) sends it to the emulator (a third process,
  * which keeps the parts and then the File). The target is a peak RSS increase under 64 MiB.
  */
@@ -109,9 +109,9 @@ export async function partedUploadScenario(options: { quick: boolean }): Promise
     return {
       scenario: '`createFiles`: a file past 512 MB through the Uploads API',
       setup: [
-        `The bench process writes one multipart \`createFiles\` request (purpose \`user_data\`, \`sizes\` declaring the file's size), generated on the fly from one reused 64 KiB chunk, as fast as the socket takes it, to the gateway (src/server.ts in its own process, default settings: past 512 MiB a declared file goes through the Uploads API in ${PART_BYTES / MiB} MiB parts, 3 in flight). The emulator (a third process) keeps the parts, then the File.`,
+        `The bench process writes one multipart \`createFiles\` request (purpose \`user_data\`, \`sizes\` declaring the file's size), generated on the fly from one reused 64 KiB chunk, as fast as the socket takes it, to the gateway (the compiled dist/server.js in its own process, default settings: past 512 MiB a declared file goes through the Uploads API in ${PART_BYTES / MiB} MiB parts, 3 in flight). The emulator (a third process) keeps the parts, then the File.`,
         'Memory is read from outside the gateway process, so only the gateway is counted: no client buffers, no emulator storage.',
-        'Baseline: the gateway RSS after a 4 MiB warm-up `createFiles` (through POST /files) and a full GC (through the IPC probe, bench/gateway-probe.ts).',
+        'Baseline: the gateway RSS after a 4 MiB warm-up `createFiles` (through POST /files) and a full GC (through the IPC probe, bench/gateway-probe.mjs).',
         "Checked afterwards: the File the emulator holds has the file's size, purpose `user_data`, and the md5 of the bytes the client sent (its content downloaded and hashed).",
       ],
       table: {

@@ -4,6 +4,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { dashboardScenario } from './dashboard.ts';
 import { FAIR_RULES, overheadScenario } from './overhead.ts';
 import { partedUploadScenario } from './parted-upload.ts';
+import { restScenario } from './rest.ts';
 import { soakScenario } from './soak.ts';
 import { subscriptionsScenario } from './subscriptions.ts';
 import { removeBenchDir, type ScenarioResult, startNoiseMeter } from './support.ts';
@@ -18,6 +19,7 @@ import { uploadScenario } from './upload.ts';
  *   npm run bench -- soak overhead   only these scenarios; prints only
  *   npm run bench -- subscriptions   500 live-status streams beside a query (about 3 minutes)
  *   npm run bench -- parted          one 600 MiB createFiles through the Uploads API
+ *   npm run bench -- rest            the gateway's memory at rest, as `npm start` runs it
  *
  * Only a full run writes BENCHMARKS.md, so the file always holds one complete run.
  */
@@ -27,6 +29,7 @@ const wanted = args.filter((arg) => !arg.startsWith('--'));
 const LATENCIES_MS = [50, 0];
 
 const scenarios: Record<string, () => Promise<ScenarioResult[]>> = {
+  rest: async () => [await restScenario({ quick })],
   overhead: async () => [await overheadScenario({ quick, latenciesMs: LATENCIES_MS })],
   dashboard: async () => [await dashboardScenario({ quick, latenciesMs: LATENCIES_MS })],
   upload: async () => [await uploadScenario({ quick })],
@@ -93,11 +96,11 @@ const lines = [
   'Four kinds of process, none sharing an event loop with another:',
   '',
   '- **bench** (bench/run.ts): the load generator (autocannon, run programmatically) or the upload client, and the measurements taken from outside the other processes (/proc/PID/status, /proc/PID/stat, the emulator stats). Nothing it does is counted as gateway time or memory.',
-  "- **gateway**: `src/server.ts` as deployed (its only settings `OPENAI_API_KEY` and `OPENAI_BASE_URL`, pointing at the emulator, so it starts no embedded emulator; `PORT=0`; every other setting at its default, logs at info, one JSON line per request, into a file), started with `--expose-gc` and a preload (bench/gateway-probe.ts) that only answers the bench's IPC request for a full GC and `process.memoryUsage()`. The dashboard uses bench/dashboard-gateway.ts instead, which can switch the loaders off. The overhead scenario's direct path is a third kind of server (bench/direct-sdk.ts).",
+  "- **gateway**: the compiled `dist/server.js` as `npm start` runs it (package.json's start script, Node flags included, after its prestart build; its only settings `OPENAI_API_KEY` and `OPENAI_BASE_URL`, pointing at the emulator, so it starts no embedded emulator; `PORT=0`; every other setting at its default, logs at info, one JSON line per request, into a file), started with `--expose-gc` and a preload (bench/gateway-probe.mjs) that only answers the bench's IPC request for a full GC and `process.memoryUsage()`. The dashboard uses bench/dashboard-gateway.ts instead (through tsx), which can switch the loaders off. The overhead scenario's direct path is a third kind of server (bench/direct-sdk.ts).",
   '- **emulator**: `src/emulator/main.ts` (port 0, file processing at once), steered through its control plane (`POST /__emulator/faults` for added latency, `GET /__emulator/stats` for upstream call counts).',
   '- **GraphQL Mesh** (overhead scenario only): Hive Gateway serving a supergraph GraphQL Mesh composed from the vendored OpenAPI file, as the recipe in bench/peers/mesh sets it up, one process (`--fork 1`). Its packages are installed by the bench into ~/.cache/vector-store-gateway, never into the repository.',
   '',
-  'All traffic stays on 127.0.0.1. Every process of this repository runs TypeScript through tsx, as `npm start` does; Hive Gateway runs its published JavaScript with plain `node` and loads its own TypeScript config.',
+  'All traffic stays on 127.0.0.1. The gateway runs compiled JavaScript, as `npm start` does; the emulator, the direct-SDK server and the dashboard gateway run their TypeScript through tsx; Hive Gateway runs its published JavaScript with plain `node` and loads its own TypeScript config.',
   '',
   '## Method: fair rules for comparing paths',
   '',

@@ -480,7 +480,7 @@ export async function subscriptionsScenario(options: { quick: boolean }): Promis
     return {
       scenario: `Subscriptions: ${SUBSCRIPTIONS} live-status streams beside another caller's query`,
       setup: [
-        `One gateway (src/server.ts, info logs to a file) over one emulator process. The caps are raised to admit exactly ${SUBSCRIPTIONS} (gateway env ${Object.entries(
+        `One gateway (the compiled dist/server.js, info logs to a file) over one emulator process. The caps are raised to admit exactly ${SUBSCRIPTIONS} (gateway env ${Object.entries(
           GATEWAY_ENV,
         )
           .map(([name, value]) => `\`${name}=${value}\``)

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type IncomingMessage, request } from 'node:http';
@@ -152,15 +152,16 @@ export interface ChildServer {
   pid: number;
   /** Where the child's stdout (its logs) goes. */
   logFile: string;
-  /** The child's own `process.memoryUsage()` after a full GC (through bench/gateway-probe.ts). */
+  /** The child's own `process.memoryUsage()` after a full GC (through bench/gateway-probe.mjs). */
   heapAfterGc(): Promise<NodeJS.MemoryUsage>;
   close(): Promise<void>;
 }
 
 /**
- * Starts a TypeScript entry in its own Node process, its stdout in a log file, and waits for the
- * line that names its URL. `probe` preloads bench/gateway-probe.ts (IPC answers for memory).
- * `plainArgs` runs a JavaScript entry (a peer's CLI) as it comes instead: no tsx, no probe.
+ * Starts an entry in its own Node process, its stdout in a log file, and waits for the line that
+ * names its URL. A TypeScript entry runs through tsx; a JavaScript one (the compiled gateway) as
+ * it is. `probe` preloads bench/gateway-probe.mjs (IPC answers for memory). `plainArgs` runs a
+ * JavaScript entry (a peer's CLI) as it comes instead: no probe, these arguments after it.
  */
 export async function startChild(options: {
   name: string;
@@ -184,10 +185,8 @@ export async function startChild(options: {
     ? [...(options.nodeArgs ?? []), options.entry, ...options.plainArgs]
     : [
         ...(options.nodeArgs ?? []),
-        ...(options.probe ? ['--expose-gc'] : []),
-        '--import',
-        'tsx',
-        ...(options.probe ? ['--import', './bench/gateway-probe.ts'] : []),
+        ...(options.probe ? ['--expose-gc', '--import', './bench/gateway-probe.mjs'] : []),
+        ...(options.entry.endsWith('.ts') ? ['--import', 'tsx'] : []),
         options.entry,
       ];
   // The gateway gets only what it is given: an OPENAI_API_KEY or GATEWAY_CONFIG in the caller's
@@ -288,10 +287,32 @@ export async function startEmulatorProcess(options: {
 }
 
 /**
- * The gateway as it is deployed: `src/server.ts` in its own process, configured only by the
- * environment (OPENAI_API_KEY and OPENAI_BASE_URL point it at the emulator, so it starts no
- * embedded emulator and seeds no demo data), logging at its default level (info, one JSON line per
- * request) into a file. `entry` swaps in another entry (the dashboard's loaders-off gateway).
+ * How `npm start` runs the gateway: its start script (`node [flags] dist/server.js`), split into
+ * Node's flags and the entry, after the build its prestart makes (scripts/build.mjs, which only
+ * compiles when dist/ is missing or stale). Read from package.json, so the bench runs what ships.
+ */
+let started: { nodeArgs: string[]; entry: string } | undefined;
+export function startCommand(): { nodeArgs: string[]; entry: string } {
+  if (started) return started;
+  const { scripts } = JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const [node, ...rest] = (scripts.start ?? '').trim().split(/\s+/);
+  const entry = rest.pop();
+  if (node !== 'node' || !entry || rest.some((arg) => !arg.startsWith('--'))) {
+    throw new Error(`npm start is not 'node [flags] <entry>' any more: ${scripts.start}`);
+  }
+  execFileSync(process.execPath, ['scripts/build.mjs', '--if-stale'], { cwd: ROOT, stdio: 'inherit' });
+  started = { nodeArgs: rest, entry };
+  return started;
+}
+
+/**
+ * The gateway as it is deployed: the compiled `dist/server.js` as `npm start` runs it (its Node
+ * flags included), in its own process, configured only by the environment (OPENAI_API_KEY and
+ * OPENAI_BASE_URL point it at the emulator, so it starts no embedded emulator and seeds no demo
+ * data), logging at its default level (info, one JSON line per request) into a file. `entry`
+ * swaps in another entry, run through tsx (the dashboard's loaders-off gateway).
  */
 export async function startGatewayProcess(options: {
   name: string;
@@ -300,10 +321,11 @@ export async function startGatewayProcess(options: {
   entry?: string;
   nodeArgs?: string[];
 }): Promise<ChildServer> {
+  const shipped = options.entry ? undefined : startCommand();
   return startChild({
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    nodeArgs: [...(shipped?.nodeArgs ?? []), ...(options.nodeArgs ?? [])],
     name: options.name,
-    entry: options.entry ?? 'src/server.ts',
+    entry: options.entry ?? shipped?.entry ?? '',
     env: {
       OPENAI_API_KEY: options.upstream.apiKey,
       OPENAI_BASE_URL: options.upstream.baseURL,

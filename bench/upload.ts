@@ -14,7 +14,7 @@ import {
 
 /**
  * Memory of the gateway while it streams uploads through `uploadFiles`: the bench process sends
- * a GraphQL multipart request generated on the fly, the gateway (src/server.ts in its own process,
+ * a GraphQL multipart request generated on the fly, the gateway (the compiled dist/server.js in its own process,
  * so only its memory is counted) streams it to the emulator (a third process, which keeps the
  * files) and attaches it. The target is a peak RSS increase under 64 MiB for one 256 MiB file.
  */
@@ -105,9 +105,9 @@ export async function uploadScenario(options: { quick: boolean }): Promise<Scena
     return {
       scenario: 'Upload: `uploadFiles` streamed through the gateway',
       setup: [
-        'The bench process writes one multipart `uploadFiles` request per file, generated on the fly from one reused 64 KiB chunk, as fast as the socket takes it, to the gateway (src/server.ts in its own process, default settings). The gateway streams each file to the emulator (a third process, which keeps the bytes) and attaches it to a store.',
+        'The bench process writes one multipart `uploadFiles` request per file, generated on the fly from one reused 64 KiB chunk, as fast as the socket takes it, to the gateway (the compiled dist/server.js in its own process, default settings). The gateway streams each file to the emulator (a third process, which keeps the bytes) and attaches it to a store.',
         'Memory is read from outside the gateway process, so only the gateway is counted: no client buffers, no emulator storage.',
-        'Baseline: the gateway RSS after a 4 MiB warm-up upload and a full GC (through the IPC probe, bench/gateway-probe.ts). Both measurements are held against it.',
+        'Baseline: the gateway RSS after a 4 MiB warm-up upload and a full GC (through the IPC probe, bench/gateway-probe.mjs). Both measurements are held against it.',
       ],
       table: {
         columns: ['measure', 'value', 'how'],

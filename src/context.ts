@@ -4,7 +4,7 @@ import { isMultipart } from './http/use-body-limit.ts';
 import { isSubscriptionRequest } from './live/operation.ts';
 import type { LiveRegistry, LiveSession } from './live/registry.ts';
 import { createLoaders, type Loaders } from './schema/loaders.ts';
-import { deadlineSignal, type LinkedSignal, linkSignals } from './signals.ts';
+import { type LinkedSignal, linkSignals } from './signals.ts';
 import type { UploadLimits } from './uploads/parse.ts';
 import { Upstream, UpstreamBudget, type UpstreamCall, type UpstreamPolicy } from './upstream/index.ts';
 
@@ -86,7 +86,7 @@ export interface RequestContexts {
 }
 
 export function createRequestContexts(deps: ContextDependencies): RequestContexts {
-  const scopes = new WeakMap<Request, LinkedSignal[]>();
+  const scopes = new WeakMap<Request, LinkedSignal>();
   const scopeOf = (request: Request, grant: Grant, signal: AbortSignal, budget: UpstreamBudget) => {
     const requestId = deps.requestIdOf(request);
     const credential = grant.access.credential;
@@ -97,7 +97,7 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
     });
   };
   const release = (request: Request) => {
-    for (const scope of scopes.get(request) ?? []) scope.release();
+    scopes.get(request)?.release();
     scopes.delete(request);
   };
   return {
@@ -117,11 +117,13 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
       const credential = grant.access.credential;
       // A subscription ends at its own deadline (`deadlineSeconds`); the operation's would cut
       // the upstream calls of its later events.
-      const deadline = isSubscriptionRequest(params)
+      const deadlineMs = isSubscriptionRequest(params)
         ? undefined
-        : deadlineSignal(isMultipart(request) ? deps.deadlines.uploadMs : deps.deadlines.operationMs);
-      const signal = linkSignals([request.signal, deadline?.signal]);
-      scopes.set(request, deadline ? [signal, deadline] : [signal]);
+        : isMultipart(request)
+          ? deps.deadlines.uploadMs
+          : deps.deadlines.operationMs;
+      const signal = linkSignals([request.signal], deadlineMs);
+      scopes.set(request, signal);
       const budget = new UpstreamBudget();
       const upstream = scopeOf(request, grant, signal.signal, budget);
       return {

@@ -4,7 +4,7 @@ import OpenAI from 'openai';
 import { createApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { DEFAULT_QUERY, seedDemo } from './demo.ts';
-import { createEmulator, type Emulator } from './emulator/index.ts';
+import type { Emulator } from './emulator/index.ts';
 import { nodeServerOptions } from './http/node.ts';
 import { attachWebSocket } from './http/websocket.ts';
 import type { UpstreamCredential } from './upstream/index.ts';
@@ -28,6 +28,8 @@ async function resolveCredentials(
       continue;
     }
     if (!emulator) {
+      // Loaded only here: a gateway in front of OpenAI keeps the emulator's code out of memory.
+      const { createEmulator } = await import('./emulator/index.ts');
       const instance = createEmulator({ processingDelayMs: config.settings.EMULATOR_PROCESSING_DELAY_MS });
       const { baseURL } = await instance.listen({ port: 0, host: '127.0.0.1' });
       await seedDemo(new OpenAI({ apiKey: EMULATOR_KEY, baseURL }));

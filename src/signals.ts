@@ -13,7 +13,9 @@ import { getMaxListeners, setMaxListeners } from 'node:events';
  */
 export interface LinkedSignal {
   readonly signal: AbortSignal;
-  /** Detaches from the sources; call it when the work the signal guards is over. */
+  /** Whether its own deadline aborted it (not a source). */
+  readonly timedOut: boolean;
+  /** Detaches from the sources and clears the deadline; call it when the work it guards is over. */
   release(): void;
 }
 
@@ -28,47 +30,66 @@ const NOTHING_TO_RELEASE = () => {};
  */
 const MAX_LINKS_PER_SOURCE = 1000;
 
+/**
+ * Kinds (constructors) of signal Node refused. The Node adapter's request signal is whatwg-node's,
+ * which Node refuses here: one per request, and each refusal builds an error with its stack (about
+ * 2% of a plain query's CPU time), so a kind is tried once. Not keyed by prototype: whatwg-node's
+ * signal is a Proxy that claims AbortSignal.prototype, which Node's own signals have too.
+ */
+const refusedKinds = new WeakSet<object>();
+
 function allowLinks(source: AbortSignal): void {
+  const kind = source.constructor;
+  if (refusedKinds.has(kind)) return;
   try {
     if (getMaxListeners(source) < MAX_LINKS_PER_SOURCE) setMaxListeners(MAX_LINKS_PER_SOURCE, source);
   } catch {
-    // Not one of Node's own signals (the Node adapter's request signal is whatwg-node's, a
-    // subclass Node refuses here): Node counts no listeners on it, so there is no warning to avoid.
+    // Not one of Node's own signals: Node counts no listeners on it, so there is no warning to avoid.
+    refusedKinds.add(kind);
   }
 }
 
-/** A signal that aborts with the first source to abort, with that source's reason. */
-export function linkSignals(sources: ReadonlyArray<AbortSignal | undefined>): LinkedSignal {
+/**
+ * A signal that aborts with the first source to abort, with that source's reason, or, given
+ * `timeoutMs`, with a `TimeoutError` once that has passed (a deadline that `release` clears, so one
+ * that is not reached holds nothing afterwards). One controller and at most one timer: every
+ * request and every upstream call makes one, so a deadline is not a controller of its own.
+ */
+export function linkSignals(
+  sources: ReadonlyArray<AbortSignal | undefined>,
+  timeoutMs?: number,
+): LinkedSignal {
   const present = sources.filter((source): source is AbortSignal => source !== undefined);
   const controller = new AbortController();
   const aborted = present.find((source) => source.aborted);
   if (aborted) {
     controller.abort(aborted.reason);
-    return { signal: controller.signal, release: NOTHING_TO_RELEASE };
+    return { signal: controller.signal, timedOut: false, release: NOTHING_TO_RELEASE };
   }
   const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
   for (const source of present) {
     allowLinks(source);
     source.addEventListener('abort', onAbort, { once: true });
   }
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          if (controller.signal.aborted) return;
+          timedOut = true;
+          controller.abort(new DOMException('The operation timed out.', 'TimeoutError'));
+        }, timeoutMs);
+  // A pending deadline alone must not keep the process alive.
+  timer?.unref();
   return {
     signal: controller.signal,
+    get timedOut() {
+      return timedOut;
+    },
     release() {
+      clearTimeout(timer);
       for (const source of present) source.removeEventListener('abort', onAbort);
     },
   };
-}
-
-/**
- * A deadline as a signal that aborts with a `TimeoutError` after `ms`, like `AbortSignal.timeout`
- * but with a timer `release` clears, so a deadline that is not reached holds nothing afterwards.
- */
-export function deadlineSignal(ms: number): LinkedSignal {
-  const controller = new AbortController();
-  const timer = setTimeout(() => {
-    controller.abort(new DOMException('The operation timed out.', 'TimeoutError'));
-  }, ms);
-  // A pending deadline alone must not keep the process alive.
-  timer.unref();
-  return { signal: controller.signal, release: () => clearTimeout(timer) };
 }

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, gzip, constants as zlib } from 'node:zlib';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { Plugin } from 'graphql-yoga';
 import { graphiqlAssetPath, graphiqlAssetTarget, ROUTES } from './routes.ts';
 
@@ -22,35 +21,47 @@ export interface GraphiQLOptions {
  * of it is compressed (brotli, else gzip) once, on first demand, off the event loop.
  */
 export function useGraphiQL(options: GraphiQLOptions): Plugin {
-  const { page, assets } = splitPage(
-    renderGraphiQL({
-      title: 'vector-store-gateway',
-      defaultQuery: options.defaultQuery,
-      // GraphiQL sends subscriptions as GETs unless told otherwise, which the CSRF check refuses.
-      method: 'POST',
-    }),
-  );
-  const pageFile = staticFile(page, 'text/html; charset=utf-8', 'no-cache');
+  // The renderer and the page it makes hold about 75 MB (a 9 MB module source, the page, its
+  // parts): loaded on the first visit, not at start, so a gateway nobody browses stays small.
+  let rendered: Promise<RenderedPage> | undefined;
+  const render = async (): Promise<RenderedPage> => {
+    const { renderGraphiQL } = await import('@graphql-yoga/render-graphiql');
+    const { page, assets } = splitPage(
+      renderGraphiQL({
+        title: 'vector-store-gateway',
+        defaultQuery: options.defaultQuery,
+        // GraphiQL sends subscriptions as GETs unless told otherwise, which the CSRF check refuses.
+        method: 'POST',
+      }),
+    );
+    return { page: staticFile(page, 'text/html; charset=utf-8', 'no-cache'), assets };
+  };
   return {
     onRequest({ request, url, endResponse, fetchAPI }) {
       if (request.method !== 'GET' && request.method !== 'HEAD') return;
-      let file: StaticFile | undefined;
+      let pick: (files: RenderedPage) => StaticFile | undefined;
       if (url.pathname === ROUTES.graphql) {
         if (!request.headers.get('accept')?.includes('text/html')) return;
-        file = pageFile;
+        pick = (files) => files.page;
       } else {
         const name = graphiqlAssetTarget(url.pathname);
         if (name === null) return;
-        file = assets.get(name);
-        if (!file) {
-          endResponse(new fetchAPI.Response('Not found', { status: 404 }));
-          return;
-        }
+        pick = (files) => files.assets.get(name);
       }
-      const served = file;
-      return serve(served, request, fetchAPI).then(endResponse);
+      rendered ??= render();
+      return rendered.then(async (files) => {
+        const file = pick(files);
+        endResponse(
+          file ? await serve(file, request, fetchAPI) : new fetchAPI.Response('Not found', { status: 404 }),
+        );
+      });
     },
   };
+}
+
+interface RenderedPage {
+  page: StaticFile;
+  assets: Map<string, StaticFile>;
 }
 
 /** Inline blocks smaller than this stay in the page: an extra request would cost more. */

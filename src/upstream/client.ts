@@ -21,7 +21,12 @@ export interface UpstreamPolicy {
    * (and never longer than `callTimeoutMs`, which would end the wait first).
    */
   maxRetryAfterSeconds: number;
-  /** Upstream requests in flight at once per credential, across all requests; more wait their turn. */
+  /**
+   * Upstream requests in flight at once per credential, across all requests; more wait their turn.
+   * A flood guard, not a rate limit: at 50 ms a call, 128 slots carry 2,560 calls/s, well past what
+   * 64 busy clients need (32 capped them at 640/s), yet a burst of clients against an upstream that
+   * answers 429 still meets a bounded number of calls.
+   */
   concurrency: number;
 }
 
@@ -29,7 +34,7 @@ export const defaultUpstreamPolicy: UpstreamPolicy = {
   readRetries: 2,
   callTimeoutMs: 30_000,
   maxRetryAfterSeconds: 10,
-  concurrency: 32,
+  concurrency: 128,
 };
 
 /**

@@ -79,16 +79,13 @@ function upstreamParam(error: InstanceType<typeof OpenAI.APIError>): string | nu
 
 /**
  * The one mapping from whatever the SDK (or the streaming upload) throws to an UpstreamError.
- * `deadline` (the call's) tells a timeout from a cancelled request, since the SDK reports both as
- * aborts; `request` (the operation's signal) tells its deadline from a client that went away.
+ * `timedOut` (the call's own deadline passed) tells a timeout from a cancelled request, since the
+ * SDK reports both as aborts; `request` (the operation's signal) tells its deadline from a client
+ * that went away.
  */
-export function toUpstreamError(
-  error: unknown,
-  deadline?: AbortSignal,
-  request?: AbortSignal,
-): UpstreamError {
+export function toUpstreamError(error: unknown, timedOut = false, request?: AbortSignal): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  if (error instanceof OpenAI.APIConnectionTimeoutError || (deadline?.aborted && isAbort(error))) {
+  if (error instanceof OpenAI.APIConnectionTimeoutError || (timedOut && isAbort(error))) {
     return new UpstreamError('UPSTREAM_TIMEOUT', 'OpenAI did not answer in time.');
   }
   if (isAbort(error)) {

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type OpenAI from 'openai';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { type Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 
 export interface UploadTarget {
   baseURL: string;
@@ -236,6 +236,8 @@ export async function uploadFileStream(
   try {
     let res: Dispatcher.ResponseData;
     try {
+      // undici is loaded on the first upload: a gateway that never uploads keeps it out of memory.
+      const { request } = await import('undici');
       res = await request(url, {
         method: 'POST',
         headers,

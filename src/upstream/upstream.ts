@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type OpenAI from 'openai';
 import { APIUserAbortError, toStreamingFile } from 'openai';
-import { deadlineSignal, linkSignals } from '../signals.ts';
+import { linkSignals } from '../signals.ts';
 import type { UpstreamBudget } from './budget.ts';
 import type { UpstreamClient, UpstreamPolicy } from './client.ts';
 import { toUpstreamError, UpstreamError } from './errors.ts';
@@ -341,7 +341,7 @@ export class Upstream {
     if (this.cancelled) {
       file.body.on('error', () => {});
       file.body.destroy();
-      throw toUpstreamError(new APIUserAbortError(), undefined, this.scope.signal);
+      throw toUpstreamError(new APIUserAbortError(), false, this.scope.signal);
     }
     const once = { retries: 0, deadline: true };
     let createdAt = 0;
@@ -542,8 +542,10 @@ export class Upstream {
     attempts: Attempts,
   ): Promise<T> {
     this.scope.budget?.take(operation);
-    const deadline = attempts.deadline ? deadlineSignal(this.policy.callTimeoutMs) : undefined;
-    const link = linkSignals([attempts.cancellable ? this.scope.signal : undefined, deadline?.signal]);
+    const link = linkSignals(
+      [attempts.cancellable ? this.scope.signal : undefined],
+      attempts.deadline ? this.policy.callTimeoutMs : undefined,
+    );
     const started = performance.now();
     this.inFlight++;
     try {
@@ -554,12 +556,11 @@ export class Upstream {
       this.report(operation, 'ok', started, requestIdOf(result));
       return result;
     } catch (error) {
-      const failure = toUpstreamError(error, deadline?.signal, this.scope.signal);
+      const failure = toUpstreamError(error, link.timedOut, this.scope.signal);
       this.report(operation, failure.code, started, failure.requestId);
       throw failure;
     } finally {
       link.release();
-      deadline?.release();
       this.inFlight--;
       // Let the continuations of this call queue their keys before waiting loaders dispatch.
       if (this.inFlight === 0) setImmediate(() => this.wakeIdleWaiters());

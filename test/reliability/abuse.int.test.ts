@@ -9,6 +9,7 @@ import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
+import { defaultUpstreamPolicy } from '../../src/upstream/index.ts';
 import {
   BOUNDARY,
   filePartHead,
@@ -29,6 +30,9 @@ import {
 import { startServer } from '../support/server-process.ts';
 import { subscribe } from '../support/sse.ts';
 import { type RawResponse, STACK_TRACE } from './support.ts';
+
+/** 512 calls of a second, each tried 3 times, 128 at a time: 12 s, longer on a loaded machine. */
+const FLOOD_TIMEOUT_MS = 90_000;
 
 let gateway: TestGateway | undefined;
 afterEach(async () => {
@@ -350,6 +354,34 @@ describe('nothing is left behind', () => {
     expect(answers.every((answer) => answer.data?.uploadFiles.failures?.length === 0)).toBe(true);
     expect(gateway.emulator.stats().maxInFlight[TEST_API_KEY.slice(-8)]).toBeLessThanOrEqual(2);
   });
+
+  it(
+    "holds a flood to the credential's default concurrency while upstream answers only 429",
+    async () => {
+      const { concurrency, readRetries } = defaultUpstreamPolicy;
+      gateway = await startGateway({ app: { policy: { readRetries } } });
+      // Four times as many calls as slots, 8 from each request (one per store, none batched), so
+      // that even a slow machine gets them to the limit together: unbounded, they would all be in
+      // flight. Calls of a second each; Retry-After 0 lets the SDK retry each after its own short
+      // backoff, and every attempt waits for a slot again.
+      const stores = Array.from({ length: 8 }, (_, i) => `vs_flood${i}`);
+      const query = `{ ${stores.map((id, i) => `s${i}: vectorStore(id: "${id}") { name }`).join(' ')} }`;
+      gateway.emulator.setFaults({ latencyMs: 1000, rateLimitRate: 1, retryAfterSeconds: 0 });
+      gateway.resetUpstreamCalls();
+      const requests = (4 * concurrency) / stores.length;
+      const answers = await Promise.all(Array.from({ length: requests }, () => gateway!.graphql(query)));
+      const codes = new Set(
+        answers.flatMap((answer) => answer.errors?.map((error) => error.extensions?.code)),
+      );
+      expect([...codes]).toEqual(['RATE_LIMITED']);
+      expect(gateway.upstreamCalls()).toBe(requests * stores.length * (1 + readRetries));
+      // Never passed; and pressed, so the bound is what held the flood, not a flood too thin to need it.
+      const mostInFlight = gateway.emulator.stats().maxInFlight[TEST_API_KEY.slice(-8)];
+      expect(mostInFlight).toBeLessThanOrEqual(concurrency);
+      expect(mostInFlight).toBeGreaterThan(concurrency / 2);
+    },
+    FLOOD_TIMEOUT_MS,
+  );
 });
 
 describe('one route table, and answers without a stack', () => {
