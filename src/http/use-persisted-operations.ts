@@ -214,6 +214,19 @@ function useTrustedDocuments(documents: ReadonlyMap<string, string>): PersistedO
   };
 }
 
+/** A manifest given to the app, checked; none when trusted-documents mode is off. */
+export function trustedDocumentsOf(
+  manifest: Readonly<Record<string, string>> | undefined,
+  schema: GraphQLSchema,
+): ReadonlyMap<string, string> | undefined {
+  if (!manifest) return undefined;
+  try {
+    return parseTrustedDocuments(manifest, schema);
+  } catch (error) {
+    throw new Error(`Trusted documents: ${(error as Error).message}`);
+  }
+}
+
 /** Trusted documents when a manifest is given (APQ is then off), else APQ. */
 export function usePersisted(trustedDocuments: ReadonlyMap<string, string> | undefined): PersistedOperations {
   return trustedDocuments ? useTrustedDocuments(trustedDocuments) : useAutomaticPersistedQueries();
