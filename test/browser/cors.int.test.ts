@@ -167,15 +167,24 @@ describe('a page on an unlisted origin', () => {
     // The headers of every answer Chromium got from the gateway, read from the DevTools protocol,
     // which reports them for CORS-blocked answers too (the page itself sees none).
     const gatewayOrigin = new URL(gateway.url).origin;
+    // The protocol does not order the two events: a response's extra info may come before its
+    // request, so both are kept by request id and joined when read.
     const urls = new Map<string, string>();
+    const headersOf = new Map<string, Record<string, string>>();
     const seen = new Map<string, Record<string, string>>();
+    const join = () => {
+      seen.clear();
+      for (const [requestId, headers] of headersOf) {
+        const url = urls.get(requestId);
+        if (url?.startsWith(gatewayOrigin)) seen.set(new URL(url).pathname, headers);
+      }
+    };
     const cdp = await page.createCDPSession();
     await cdp.send('Network.enable');
     cdp.on('Network.requestWillBeSent', (event) => urls.set(event.requestId, event.request.url));
-    cdp.on('Network.responseReceivedExtraInfo', (event) => {
-      const url = urls.get(event.requestId);
-      if (url?.startsWith(gatewayOrigin)) seen.set(new URL(url).pathname, lowerCased(event.headers));
-    });
+    cdp.on('Network.responseReceivedExtraInfo', (event) =>
+      headersOf.set(event.requestId, lowerCased(event.headers)),
+    );
 
     const answer = await query(page, gateway.url);
     expect(answer).toEqual({ failed: 'TypeError: Failed to fetch' });
@@ -196,7 +205,11 @@ describe('a page on an unlisted origin', () => {
     expect(reads).toEqual(paths.map((path) => `${path} TypeError: Failed to fetch`));
 
     // Chromium reports a blocked response after the page's fetch has failed.
-    for (let waited = 0; seen.size < 4 && waited < 5_000; waited += 50) await sleep(50);
+    for (let waited = 0; waited < 5_000; waited += 50) {
+      join();
+      if (seen.size === 4) break;
+      await sleep(50);
+    }
     expect([...seen.keys()].sort()).toEqual(['/graphql', '/health', '/metrics', '/ready']);
     for (const [path, headers] of seen) {
       expect(headers['access-control-allow-origin'], path).toBeUndefined();
