@@ -1,7 +1,9 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import type { FileUpload } from 'graphql-upload-minimal';
 import { UploadSizeMismatch } from '../upstream/index.ts';
-import type { UploadLimits } from './parse.ts';
+import { largestFile, type UploadLimits } from './parse.ts';
 import { UploadProblem } from './problems.ts';
+import { type ReceivedFile, type RefusedFile, receiveUpload } from './receive.ts';
 
 /**
  * Sizes a client declares for the files of its upload (a browser knows each `File.size` before it
@@ -114,4 +116,29 @@ export function matchDeclared(body: Readable, declared: number): Readable {
   matched.on('error', () => {});
   body.pipe(matched);
   return matched;
+}
+
+/**
+ * Takes a file's part the way its route says: a file refused by its declared size alone has its
+ * part read and dropped, with nothing sent upstream; any other file's bytes are held to the
+ * route's limit and, when a size was declared, to that size.
+ */
+export async function receiveRouted(
+  upload: Promise<FileUpload>,
+  route: FileRoute,
+  declared: number | undefined,
+  limits: UploadLimits,
+  signal: AbortSignal | undefined,
+): Promise<ReceivedFile | RefusedFile> {
+  const received = await receiveUpload(
+    upload,
+    route.via === 'none' ? largestFile(limits) : route.maxBytes,
+    signal,
+  );
+  if (route.via === 'none') {
+    if ('body' in received) received.body.destroy();
+    return { filename: received.filename, problem: route.problem };
+  }
+  if ('problem' in received || declared === undefined) return received;
+  return { ...received, body: matchDeclared(received.body, declared) };
 }

@@ -4,12 +4,12 @@ import type { Context } from '../../context.ts';
 import {
   checkDeclaredSizes,
   type FileRoute,
-  matchDeclared,
+  receiveRouted,
   routeOf,
   undeclaredHint,
 } from '../../uploads/declared.ts';
-import { defaultUploadLimits, largestFile, type UploadLimits } from '../../uploads/parse.ts';
-import { discardUploads, receiveUpload } from '../../uploads/receive.ts';
+import { defaultUploadLimits, type UploadLimits } from '../../uploads/parse.ts';
+import { discardUploads } from '../../uploads/receive.ts';
 import {
   type FileObject,
   type FilePurpose,
@@ -201,18 +201,8 @@ function createAll(
           failure: hint ? { ...failure, message: `${failure.message} ${hint}` } : failure,
         };
       };
-      const maxBytes = route.via === 'none' ? largestFile(limits) : route.maxBytes;
-      const received = await receiveUpload(upload, maxBytes, context.signal);
-      if (route.via === 'none') {
-        // Refused from its size alone: its part is read and dropped, nothing goes upstream.
-        if ('body' in received) received.body.destroy();
-        return fail(received.filename, route.problem);
-      }
-      if ('problem' in received) return fail(received.filename, received.problem);
-      const file = {
-        ...received,
-        body: declared === undefined ? received.body : matchDeclared(received.body, declared),
-      };
+      const file = await receiveRouted(upload, route, declared, limits, context.signal);
+      if ('problem' in file) return fail(file.filename, file.problem);
       try {
         const created = await slots.run(() =>
           route.via === 'parts'
@@ -224,9 +214,9 @@ function createAll(
             : context.upstream.uploadFile(file, options),
         );
         context.loaders.file.prime(created.id, created);
-        return { index, filename: received.filename, file: created };
+        return { index, filename: file.filename, file: created };
       } catch (error) {
-        return fail(received.filename, error);
+        return fail(file.filename, error);
       }
     }),
   );

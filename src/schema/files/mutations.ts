@@ -1,8 +1,8 @@
 import type { FileUpload } from 'graphql-upload-minimal';
 import { createConcurrencyLimit } from '../../concurrency.ts';
 import type { Context } from '../../context.ts';
-import { checkDeclaredSizes, matchDeclared, storeRouteOf } from '../../uploads/declared.ts';
-import { discardUploads, receiveUpload } from '../../uploads/receive.ts';
+import { checkDeclaredSizes, receiveRouted, storeRouteOf } from '../../uploads/declared.ts';
+import { discardUploads } from '../../uploads/receive.ts';
 import { type FileObject, OPENAI_LIMITS, UpstreamError } from '../../upstream/index.ts';
 import { builder } from '../builder.ts';
 import { ChunkingStrategyInput, chunkingParam } from '../chunking.ts';
@@ -224,7 +224,6 @@ function uploadAll(
   finder: DuplicateFinder | undefined,
 ): Promise<UploadOutcome[]> {
   const slots = createConcurrencyLimit(UPLOAD_CONCURRENCY);
-  const maxBytes = context.uploadLimits.maxFileBytes;
   return Promise.all(
     uploads.map(async (upload, index): Promise<UploadOutcome> => {
       const fail = (filename: string | null, reason: unknown): UploadOutcome => ({
@@ -234,18 +233,11 @@ function uploadAll(
       });
       const declared = sizes[index];
       const route = storeRouteOf(declared, context.uploadLimits);
-      const received = await receiveUpload(upload, maxBytes, context.signal);
-      if (route.via === 'none') {
-        // Refused from its size alone: its part is read and dropped, nothing goes upstream.
-        if ('body' in received) received.body.destroy();
-        return fail(received.filename, route.problem);
-      }
+      const received = await receiveRouted(upload, route, declared, context.uploadLimits, context.signal);
       if ('problem' in received) return fail(received.filename, received.problem);
-      const file =
-        declared === undefined ? received : { ...received, body: matchDeclared(received.body, declared) };
       let decision: Decision;
       try {
-        decision = finder ? await finder.decide(file) : { file, release: async () => {} };
+        decision = finder ? await finder.decide(received) : { file: received, release: async () => {} };
       } catch (error) {
         return fail(received.filename, error);
       }
