@@ -17,6 +17,8 @@ import {
 
 const TOKEN = 'example-frontend-token-0123456789';
 const STORES = 25;
+/** How long the emulator holds each search: the deferred part arrives at least this much later. */
+const SEARCH_LATENCY_MS = 800;
 
 interface Summary {
   stores: { pages: number; count: number; unique: number; cachedStores: number; renamed: string | null };
@@ -28,6 +30,7 @@ interface Summary {
     refused: { typename: string; message: string };
   };
   subscriptions: Record<string, string[]>;
+  search: Array<{ at: number; dataState: string; name: string | null; search: string[] | null }>;
   warnings: string[];
 }
 
@@ -41,6 +44,9 @@ beforeAll(async () => {
     app: { tokens: [{ name: 'frontend', secret: TOKEN, credentials: ['default'] }] },
   });
   gateway.emulator.setProcessing({ hold: true });
+  gateway.emulator.setFaults({
+    routes: { 'POST /v1/vector_stores/{vector_store_id}/search': { latencyMs: SEARCH_LATENCY_MS } },
+  });
   for (let index = 0; index < STORES; index++) {
     await gateway.openai.vectorStores.create({ name: `store ${index}` });
   }
@@ -48,7 +54,7 @@ beforeAll(async () => {
 afterAll(() => gateway?.close());
 
 describe('examples/apollo', () => {
-  it('pages, uploads, and watches the upload to its end', async () => {
+  it('pages, uploads, watches the upload to its end, and renders a deferred search', async () => {
     const transports = ['websocket', 'sse'];
     const [ran] = await Promise.all([
       runExample(dir, 'src/tour.ts', {
@@ -89,6 +95,14 @@ describe('examples/apollo', () => {
       expect(statuses[0]).toMatch(/^IN_PROGRESS /);
       expect(statuses.at(-1)).toBe('COMPLETED 2/2');
     }
+    // The deferred search: Apollo gives the store first, without the search, then the whole
+    // answer once the slow search has arrived, on the one request.
+    expect(summary.search.map(({ at: _, ...render }) => render)).toEqual([
+      { dataState: 'streaming', name: 'Apollo recipe', search: null },
+      { dataState: 'complete', name: 'Apollo recipe', search: ['refunds.txt'] },
+    ]);
+    const [first, second] = summary.search;
+    expect(second!.at - first!.at).toBeGreaterThan(SEARCH_LATENCY_MS * 0.8);
     // possibleTypes and the FileCounts policy leave Apollo nothing to warn about.
     expect(summary.warnings).toEqual([]);
   });

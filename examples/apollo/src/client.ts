@@ -1,7 +1,10 @@
-import { ApolloClient, ApolloLink, InMemoryCache } from '@apollo/client';
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from '@apollo/client';
+import { Defer20220824Handler } from '@apollo/client/incremental';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { relayStylePagination } from '@apollo/client/utilities';
+import isExtractableFile from 'apollo-upload-client/isExtractableFile.mjs';
 import UploadHttpLink from 'apollo-upload-client/UploadHttpLink.mjs';
+import extractFiles from 'extract-files/extractFiles.mjs';
 import { OperationTypeNode, print } from 'graphql';
 import { createClient as createSseClient } from 'graphql-sse';
 import { createClient as createWsClient } from 'graphql-ws';
@@ -89,12 +92,21 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
         FileCounts: { merge: true },
       },
     }),
+    // `@defer` answers arrive as multipart/mixed in the format of graphql-js 17.0.0-alpha.2, which
+    // the gateway (yoga) sends; without a handler Apollo refuses a deferred query.
+    incrementalHandler: new Defer20220824Handler(),
     link: ApolloLink.split(
       (operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION,
       subscriptions,
-      // Uploads are multipart requests, which the gateway's CSRF check accepts only with a
-      // preflight header; queries and mutations without files go as plain JSON.
-      new UploadHttpLink({ uri: options.url, headers: { ...headers, 'apollo-require-preflight': 'true' } }),
+      ApolloLink.split(
+        (operation) => extractFiles(operation.variables, isExtractableFile).files.size > 0,
+        // Uploads are multipart requests, which the gateway's CSRF check accepts only with a
+        // preflight header.
+        new UploadHttpLink({ uri: options.url, headers: { ...headers, 'apollo-require-preflight': 'true' } }),
+        // The rest go as plain JSON through Apollo's own link, which reads the parts of a
+        // `@defer` answer as they arrive (UploadHttpLink reads an answer whole).
+        new HttpLink({ uri: options.url, headers }),
+      ),
     ),
   });
   return { client, close };

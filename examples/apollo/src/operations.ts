@@ -77,6 +77,35 @@ export const STORE: TypedDocumentNode<StoreData, { id: string }> = gql`
   }
 `;
 
+export interface StoreSearchData {
+  vectorStore: {
+    __typename?: 'VectorStore';
+    id: string;
+    name: string | null;
+    /** Deferred: absent from the first result, there once the search has answered. */
+    search?: Array<{ __typename?: 'VectorStoreSearchResult'; filename: string; score: number }> | null;
+  } | null;
+}
+
+/**
+ * A store's name at once and a search of its files when it has answered: the search, a paid
+ * upstream call that can take seconds, is deferred so a page shows the store without waiting.
+ */
+export const STORE_SEARCH: TypedDocumentNode<StoreSearchData, { id: string; query: string }> = gql`
+  query StoreSearch($id: ID!, $query: String!) {
+    vectorStore(id: $id) {
+      id
+      name
+      ... @defer(label: "search") {
+        search(query: $query, maxResults: 5) {
+          filename
+          score
+        }
+      }
+    }
+  }
+`;
+
 interface MutationErrorFields {
   __typename: 'InvalidInputError' | 'NotFoundError' | 'RateLimitedError' | 'UpstreamError';
   message: string;

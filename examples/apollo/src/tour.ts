@@ -7,6 +7,7 @@
  *   GATEWAY_TOKEN        a gateway token, when it has tokens
  *   GATEWAY_CREDENTIAL   a named credential
  *   SUBSCRIPTIONS        the transports to watch an upload with: `websocket,sse` (default)
+ *   SEARCH_QUERY         what the deferred search of the uploaded files looks for (default `refunds`)
  */
 import assert from 'node:assert/strict';
 import type { ApolloClient } from '@apollo/client';
@@ -16,6 +17,7 @@ import {
   CREATE_STORE,
   RENAME_STORE,
   STORE,
+  STORE_SEARCH,
   STORES_PAGE,
   type StoresPageData,
   UPLOAD_FILES,
@@ -58,7 +60,8 @@ try {
       subscriptions[transport] = await watchBatch(transport, upload.batchId);
     }),
   );
-  console.log(JSON.stringify({ stores, upload, subscriptions, warnings }));
+  const search = await searchDeferred(client, upload.vectorStoreId);
+  console.log(JSON.stringify({ stores, upload, subscriptions, search, warnings }));
 } finally {
   close();
   await client.clearStore();
@@ -184,4 +187,40 @@ async function watchBatch(transport: 'websocket' | 'sse', id: string): Promise<s
   } finally {
     watcher.close();
   }
+}
+
+/**
+ * A query whose search is deferred, watched as a component would render it: Apollo first gives
+ * the store without the search (`dataState` "streaming"), then the whole answer ("complete").
+ */
+async function searchDeferred(client: ApolloClient, id: string) {
+  const started = performance.now();
+  const renders: Array<{ at: number; dataState: string; name: string | null; search: string[] | null }> = [];
+  await new Promise<void>((resolve, reject) => {
+    const subscription = client
+      .watchQuery({
+        query: STORE_SEARCH,
+        variables: { id, query: process.env.SEARCH_QUERY ?? 'refunds' },
+        fetchPolicy: 'network-only',
+      })
+      .subscribe({
+        next(result) {
+          if (result.error) return reject(result.error);
+          if (result.dataState !== 'streaming' && result.dataState !== 'complete') return;
+          const store = result.data.vectorStore;
+          renders.push({
+            at: Math.round(performance.now() - started),
+            dataState: result.dataState,
+            name: store?.name ?? null,
+            search: store?.search?.map((hit) => hit.filename) ?? null,
+          });
+          if (result.dataState === 'complete') {
+            subscription.unsubscribe();
+            resolve();
+          }
+        },
+        error: reject,
+      });
+  });
+  return renders;
 }
