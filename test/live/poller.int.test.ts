@@ -114,11 +114,12 @@ describe('status poller', () => {
     const intervals = gaps();
     expect(intervals[0]).toBeGreaterThanOrEqual(18);
     expect(intervals[1]).toBeGreaterThanOrEqual(38);
-    // Past the growth, the interval stays at the maximum (80), not 160, 320...: the median of the
-    // later gaps shows it even when a busy machine delays one of them.
-    const later = intervals.slice(3).sort((a, b) => a - b);
+    // Past the growth, the interval stays at the maximum (80), not 160, 320...: unbounded, every
+    // later gap would be 160 or more. A busy machine only lengthens gaps, never shortens them, so
+    // the shortest later gap shows the cap (their median did not, in a loaded run: 254 ms).
+    const later = intervals.slice(3);
     expect(later.length).toBeGreaterThan(0);
-    expect(later[Math.floor(later.length / 2)]).toBeLessThan(140);
+    expect(Math.min(...later)).toBeLessThan(140);
     expect(intervals.at(-1)).toBeGreaterThanOrEqual(78);
     expect(requests.length).toBeLessThanOrEqual(10);
     expect(updates).toHaveLength(2);
