@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { YogaLogger } from 'graphql-yoga';
 import { pino } from 'pino';
-import { createScrubber, REDACTED, scrubJsonLine, scrubValue, secretPattern } from './scrub.ts';
+import { createScrubber, scrubJsonLine, scrubValue, secretPattern } from './scrub.ts';
 
 export type Logger = pino.Logger;
 
@@ -18,34 +18,11 @@ export interface LoggerOptions {
 }
 
 /**
- * pino censors these paths whole. They mostly repeat SENSITIVE_KEYS for what the argument pass does
- * not walk: the request pino builds from an IncomingMessage, class instances. No path has two
- * wildcards: @pinojs/redact 0.4 throws on `*.*.x` when a URL or an AbortSignal is logged.
- */
-const REDACT_PATHS = [
-  'authorization',
-  'apiKey',
-  'token',
-  '*.authorization',
-  '*.apiKey',
-  '*.token',
-  '*.encryptedData',
-  'headers.authorization',
-  'headers.cookie',
-  'headers["x-openai-api-key"]',
-  'headers["x-api-key"]',
-  '*.headers.authorization',
-  '*.headers.cookie',
-  '*.headers["x-openai-api-key"]',
-  '*.headers["x-api-key"]',
-];
-
-/**
  * A JSON logger that cannot print a secret. Two passes: every argument of every log call is
  * scrubbed before pino serializes it (so the err serializer, `msg` and custom serializers only see
- * clean values, and a serializer that truncates cannot cut a secret into an unrecognizable piece),
- * and every finished line is scrubbed again inside its string literals, which covers child
- * bindings and whatever pino serializes itself (an IncomingMessage's headers, say).
+ * clean values, and a serializer that truncates cannot cut a secret into an unrecognizable piece;
+ * credential fields are censored whole at any depth), and every finished line is scrubbed again
+ * inside its string literals, which covers child bindings and the mixin.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const scrub = createScrubber(options.secrets);
@@ -54,7 +31,6 @@ export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
       level: options.level,
-      redact: { paths: REDACT_PATHS, censor: REDACTED },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // Lines logged on a request's behalf by code that does not know it (yoga's masked errors, the

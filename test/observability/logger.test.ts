@@ -1,3 +1,5 @@
+import { IncomingMessage } from 'node:http';
+import { Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { GraphQLError } from 'graphql';
@@ -169,6 +171,34 @@ describe('createLogger', () => {
       headers: { authorization: '[redacted]', 'content-type': 'application/json' },
     });
     expect(tokens).toMatchObject({ token: '[redacted]', user: { token: '[redacted]' } });
+  });
+
+  it('logs a Node request given whole as pino would, its credential headers censored', () => {
+    const { logger, text, records } = capture();
+    const request = new IncomingMessage(new Socket());
+    request.method = 'POST';
+    request.url = '/graphql';
+    request.headers = {
+      authorization: 'Bearer a-token-nobody-configured',
+      'x-openai-api-key': 'a-caller-key-in-any-format',
+      'content-type': 'application/json',
+    };
+    logger.info(request, 'a request');
+
+    expect(text()).not.toContain('a-token-nobody-configured');
+    expect(text()).not.toContain('a-caller-key-in-any-format');
+    expect(records()[0]).toMatchObject({
+      msg: 'a request',
+      req: {
+        method: 'POST',
+        url: '/graphql',
+        headers: {
+          authorization: '[redacted]',
+          'x-openai-api-key': '[redacted]',
+          'content-type': 'application/json',
+        },
+      },
+    });
   });
 
   it('covers what the argument pass does not walk: child bindings, class instances, URLs', () => {
