@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../mutations/multipart.ts';
 import { startGateway, type TestGateway } from '../support/gateway.ts';
+import { waitFor } from '../support/multipart.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

@@ -12,6 +12,7 @@ import {
   APQ_MAX_QUERY_LENGTH,
   BoundedQueryStore,
 } from '../../src/http/use-persisted-operations.ts';
+import { type GraphQLResponse, seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
 import {
   CLOSING,
   filePartHead,
@@ -22,8 +23,7 @@ import {
   UPLOAD_FILES,
   type UploadFilesData,
   uploadWithFormData,
-} from '../mutations/multipart.ts';
-import { type GraphQLResponse, seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
+} from '../support/multipart.ts';
 
 /** What Apollo's persisted-query link sends: the printed document, and the sha256 of that text. */
 function apolloPrinted(source: string): { query: string; hash: string } {

@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../src/emulator/faults.ts';
+import { startGateway, type TestGateway } from '../support/gateway.ts';
 import {
   BOUNDARY,
   CLOSING,
@@ -10,8 +11,7 @@ import {
   PREFLIGHT,
   type UploadFilesData,
   uploadWithFormData,
-} from '../mutations/multipart.ts';
-import { startGateway, type TestGateway } from '../support/gateway.ts';
+} from '../support/multipart.ts';
 import { percentile, watchProcess } from './support.ts';
 
 /**

@@ -11,15 +11,6 @@ import { createEmulator, type Emulator } from '../../src/emulator/index.ts';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
 import { defaultUpstreamPolicy } from '../../src/upstream/index.ts';
 import {
-  BOUNDARY,
-  filePartHead,
-  multipartHead,
-  openMultipart,
-  readJson,
-  uploadWithFormData,
-  waitFor,
-} from '../mutations/multipart.ts';
-import {
   type GraphQLResponse,
   seedStore,
   startGateway,
@@ -27,6 +18,15 @@ import {
   type TestGateway,
   uploadTextFiles,
 } from '../support/gateway.ts';
+import {
+  BOUNDARY,
+  filePartHead,
+  multipartHead,
+  openMultipart,
+  readJson,
+  uploadWithFormData,
+  waitFor,
+} from '../support/multipart.ts';
 import { startServer } from '../support/server-process.ts';
 import { subscribe } from '../support/sse.ts';
 import { type RawResponse, STACK_TRACE } from './support.ts';

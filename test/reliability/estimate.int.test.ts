@@ -30,8 +30,8 @@ import { priceOf } from '../../src/schema/cost.ts';
 import { encodeGlobalId, encodeNestedId } from '../../src/schema/ids.ts';
 import { schema } from '../../src/schema/index.ts';
 import { UpstreamBudget } from '../../src/upstream/budget.ts';
-import { PREFLIGHT } from '../mutations/multipart.ts';
 import { startGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
+import { PREFLIGHT } from '../support/multipart.ts';
 import { type GraphQLBody, percentile, send, watchProcess } from './support.ts';
 
 /**

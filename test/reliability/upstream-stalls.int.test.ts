@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../src/emulator/index.ts';
-import { uploadWithFormData } from '../mutations/multipart.ts';
 import { seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
+import { uploadWithFormData } from '../support/multipart.ts';
 import { type GraphQLBody, malformation, send, watchProcess } from './support.ts';
 
 /**

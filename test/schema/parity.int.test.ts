@@ -36,8 +36,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../../src/emulator/index.ts';
 import { schema } from '../../src/schema/index.ts';
-import { PREFLIGHT } from '../mutations/multipart.ts';
 import { type GraphQLResponse, startGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
+import { PREFLIGHT } from '../support/multipart.ts';
 
 /** The paths of the spec this test holds the gateway to. */
 const SCOPE = ['/vector_stores', '/files', '/uploads'];

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeGlobalId } from '../../src/schema/ids.ts';
+import { encodeGlobalId } from '../../../src/schema/ids.ts';
 import {
   createGateway,
   seedStore,
   TEST_API_KEY,
   type TestGateway,
   uploadTextFiles,
-} from '../support/gateway.ts';
+} from '../../support/gateway.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

@@ -1,8 +1,8 @@
 import { parse } from 'graphql';
 import { afterEach, describe, expect, it } from 'vitest';
-import { estimateUpstreamCalls } from '../../src/schema/cost.ts';
-import { schema } from '../../src/schema/index.ts';
-import { createGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
+import { estimateUpstreamCalls } from '../../../src/schema/cost.ts';
+import { schema } from '../../../src/schema/index.ts';
+import { createGateway, type TestGateway, uploadTextFiles } from '../../support/gateway.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

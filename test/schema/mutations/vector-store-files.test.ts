@@ -1,8 +1,8 @@
 import type OpenAI from 'openai';
 import { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeGlobalId } from '../../src/schema/ids.ts';
-import { createGateway, seedStore, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
+import { encodeGlobalId } from '../../../src/schema/ids.ts';
+import { createGateway, seedStore, type TestGateway, uploadTextFiles } from '../../support/gateway.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CONTENT_HASH_ATTRIBUTE } from '../../src/schema/files/duplicates.ts';
-import { type GraphQLResponse, startGateway, type TestGateway } from '../support/gateway.ts';
-import { type TestFile, uploadWithFormData } from './multipart.ts';
+import { CONTENT_HASH_ATTRIBUTE } from '../../../src/schema/files/duplicates.ts';
+import { type GraphQLResponse, startGateway, type TestGateway } from '../../support/gateway.ts';
+import { type TestFile, uploadWithFormData } from '../../support/multipart.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

@@ -1,9 +1,9 @@
 import { parse } from 'graphql';
 import { afterEach, describe, expect, it } from 'vitest';
-import { estimateUpstreamCalls } from '../../src/schema/cost.ts';
-import { encodeGlobalId } from '../../src/schema/ids.ts';
-import { schema } from '../../src/schema/index.ts';
-import { createGateway, seedStore, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
+import { estimateUpstreamCalls } from '../../../src/schema/cost.ts';
+import { encodeGlobalId } from '../../../src/schema/ids.ts';
+import { schema } from '../../../src/schema/index.ts';
+import { createGateway, seedStore, type TestGateway, uploadTextFiles } from '../../support/gateway.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startGateway, type TestGateway } from '../support/gateway.ts';
-import { uploadWithFormData } from './multipart.ts';
+import { startGateway, type TestGateway } from '../../support/gateway.ts';
+import { uploadWithFormData } from '../../support/multipart.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { uploadWithFormData } from '../mutations/multipart.ts';
-import { startGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
-import { subscribe } from '../support/sse.ts';
+import { startGateway, type TestGateway, uploadTextFiles } from '../../support/gateway.ts';
+import { uploadWithFormData } from '../../support/multipart.ts';
+import { subscribe } from '../../support/sse.ts';
 
 const BATCH_ROUTE = 'GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}';
 

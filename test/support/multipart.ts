@@ -1,6 +1,6 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { GraphQLResponse, TestGateway } from '../support/gateway.ts';
+import type { GraphQLResponse, TestGateway } from './gateway.ts';
 
 /** Multipart requests are "simple" requests a browser may send cross-site; they must say they are not. */
 export const PREFLIGHT = { 'apollo-require-preflight': 'true' };

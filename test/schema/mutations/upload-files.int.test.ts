@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type GraphQLResponse, startGateway, type TestGateway } from '../support/gateway.ts';
+import { type GraphQLResponse, startGateway, type TestGateway } from '../../support/gateway.ts';
 import {
   CLOSING,
   filePartHead,
@@ -12,7 +12,7 @@ import {
   uploadWithFormData,
   waitFor,
   writeSlowly,
-} from './multipart.ts';
+} from '../../support/multipart.ts';
 
 let gateway: TestGateway;
 afterEach(() => gateway.close());

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { UploadLimits } from '../../src/uploads/parse.ts';
-import { partedUploadCalls } from '../../src/upstream/index.ts';
-import { type GraphQLResponse, startGateway, type TestGateway } from '../support/gateway.ts';
+import type { UploadLimits } from '../../../src/uploads/parse.ts';
+import { partedUploadCalls } from '../../../src/upstream/index.ts';
+import { type GraphQLResponse, startGateway, type TestGateway } from '../../support/gateway.ts';
 import {
   CLOSING,
   filePartHead,
@@ -14,7 +14,7 @@ import {
   type TestFile,
   waitFor,
   writeSlowly,
-} from './multipart.ts';
+} from '../../support/multipart.ts';
 
 /**
  * `createFiles` end to end: the real SDK in the gateway, over real HTTP, against the emulator.

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeGlobalId } from '../../src/schema/ids.ts';
-import { seedStore, startGateway, type TestGateway } from '../support/gateway.ts';
-import { UPLOAD_FILES, type UploadFilesData, uploadWithFormData } from './multipart.ts';
+import { encodeGlobalId } from '../../../src/schema/ids.ts';
+import { seedStore, startGateway, type TestGateway } from '../../support/gateway.ts';
+import { UPLOAD_FILES, type UploadFilesData, uploadWithFormData } from '../../support/multipart.ts';
 
 let gateway: TestGateway;
 let storeId: string;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OPENAI_LIMITS } from '../../src/upstream/index.ts';
-import { startGateway, type TestGateway } from '../support/gateway.ts';
-import { uploadWithFormData, waitFor } from './multipart.ts';
+import { OPENAI_LIMITS } from '../../../src/upstream/index.ts';
+import { startGateway, type TestGateway } from '../../support/gateway.ts';
+import { uploadWithFormData, waitFor } from '../../support/multipart.ts';
 
 /**
  * `uploadFiles` with declared sizes: a file larger than file search takes is refused from its

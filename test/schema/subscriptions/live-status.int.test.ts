@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from 'graphql-sse';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { encodeGlobalId } from '../../src/schema/ids.ts';
-import type { GraphQLResponse } from '../support/gateway.ts';
-import { startGateway, type TestGateway, uploadTextFiles } from '../support/gateway.ts';
-import { subscribe } from '../support/sse.ts';
+import { encodeGlobalId } from '../../../src/schema/ids.ts';
+import type { GraphQLResponse } from '../../support/gateway.ts';
+import { startGateway, type TestGateway, uploadTextFiles } from '../../support/gateway.ts';
+import { subscribe } from '../../support/sse.ts';
 
 const BATCH_ROUTE = 'GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}';
 const FILE_ROUTE = 'GET /v1/vector_stores/{vector_store_id}/files/{file_id}';
