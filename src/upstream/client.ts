@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { type ConcurrencyLimit, createConcurrencyLimit } from '../concurrency.ts';
+import { upstreamFetch } from './transport.ts';
 
 /** Where and as whom the gateway talks to an OpenAI-compatible upstream. */
 export interface UpstreamCredential {
@@ -7,7 +8,7 @@ export interface UpstreamCredential {
   baseURL?: string | undefined;
   organization?: string | undefined;
   project?: string | undefined;
-  /** The HTTP transport of the SDK's calls; the platform's `fetch` unless given (tests run in-process). */
+  /** The HTTP transport of the SDK's calls; transport.ts's unless given (tests run in-process). */
   fetch?: typeof fetch | undefined;
 }
 
@@ -52,7 +53,7 @@ export function createUpstreamClient(credential: UpstreamCredential, policy: Ups
   const limit = createConcurrencyLimit(policy.concurrency);
   // A wait the call's own deadline would cut short is not waited either: RATE_LIMITED says when.
   const longestWait = Math.min(policy.maxRetryAfterSeconds, policy.callTimeoutMs / 1000);
-  const transport = capRetryAfter(credential.fetch ?? globalThis.fetch, longestWait);
+  const transport = capRetryAfter(credential.fetch ?? upstreamFetch, longestWait);
   const sdk = new OpenAI({
     apiKey: credential.apiKey,
     baseURL: credential.baseURL ?? null,
