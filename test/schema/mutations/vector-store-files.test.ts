@@ -107,7 +107,7 @@ describe('addFiles', () => {
     expect(byRoute['POST /v1/vector_stores/{vector_store_id}/file_batches']).toBe(1);
   });
 
-  it('splits more than 2000 files over several batches', { timeout: 60_000 }, async () => {
+  it('splits more than 2000 files over several batches', { timeout: 120_000 }, async () => {
     gateway = await createGateway();
     const { storeId } = await seedStore(gateway.openai, { files: 0 });
     const fileIds = await uploadMany(gateway.openai, 2001);
