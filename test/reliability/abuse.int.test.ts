@@ -98,31 +98,35 @@ describe('the estimate is a promise', () => {
     }
   });
 
-  it('prices removeFiles with deleteFiles by its ids: 15 aliases of 100 are refused, one is bounded', async () => {
-    gateway = await startGateway();
-    const { storeId, fileIds } = await seedStore(gateway.openai, { files: 100 });
-    const remove = (alias: string) =>
-      `${alias}: removeFiles(input: { vectorStoreId: "${storeId}", fileIds: $ids, deleteFiles: true }) { __typename }`;
-    const fifteen = `mutation ($ids: [ID!]!) { ${Array.from({ length: 15 }, (_, i) => remove(`r${i}`)).join(' ')} }`;
-    const refused = await withinEstimate(gateway, fifteen, { ids: fileIds });
-    expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_EXPENSIVE', cost: 15 * 201 });
-    expect(gateway.upstreamCalls()).toBe(0);
+  it(
+    'prices removeFiles with deleteFiles by its ids: 15 aliases of 100 are refused, one is bounded',
+    async () => {
+      gateway = await startGateway();
+      const { storeId, fileIds } = await seedStore(gateway.openai, { files: 100 });
+      const remove = (alias: string) =>
+        `${alias}: removeFiles(input: { vectorStoreId: "${storeId}", fileIds: $ids, deleteFiles: true }) { __typename }`;
+      const fifteen = `mutation ($ids: [ID!]!) { ${Array.from({ length: 15 }, (_, i) => remove(`r${i}`)).join(' ')} }`;
+      const refused = await withinEstimate(gateway, fifteen, { ids: fileIds });
+      expect(refused.errors?.[0]?.extensions).toMatchObject({ code: 'QUERY_TOO_EXPENSIVE', cost: 15 * 201 });
+      expect(gateway.upstreamCalls()).toBe(0);
 
-    // One of them is past the default limit too (OpenAI deletes files one call at a time).
-    const generous = await startGateway({ app: { limits: { maxUpstreamCalls: 1_000 } } });
-    try {
-      const seeded = await seedStore(generous.openai, { files: 100 });
-      const one = await withinEstimate(
-        generous,
-        `mutation ($ids: [ID!]!) { r: removeFiles(input: { vectorStoreId: "${seeded.storeId}", fileIds: $ids, deleteFiles: true }) { __typename } }`,
-        { ids: seeded.fileIds },
-      );
-      expect(one.extensions?.cost?.upstreamCalls).toBe(201);
-      expect(generous.emulator.inspect().files).toBe(0);
-    } finally {
-      await generous.close();
-    }
-  }, SLOW_TEST_TIMEOUT_MS);
+      // One of them is past the default limit too (OpenAI deletes files one call at a time).
+      const generous = await startGateway({ app: { limits: { maxUpstreamCalls: 1_000 } } });
+      try {
+        const seeded = await seedStore(generous.openai, { files: 100 });
+        const one = await withinEstimate(
+          generous,
+          `mutation ($ids: [ID!]!) { r: removeFiles(input: { vectorStoreId: "${seeded.storeId}", fileIds: $ids, deleteFiles: true }) { __typename } }`,
+          { ids: seeded.fileIds },
+        );
+        expect(one.extensions?.cost?.upstreamCalls).toBe(201);
+        expect(generous.emulator.inspect().files).toBe(0);
+      } finally {
+        await generous.close();
+      }
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 
   it("keeps 'last' over same-second files within its estimate, under either tie rule", async () => {
     for (const tieOrder of ['stable', 'reverse'] as const) {
@@ -265,14 +269,18 @@ describe('every request ends', () => {
     expect(Math.max(...closedAfter)).toBeLessThan(15_000);
   });
 
-  it('never crashes start-up for a valid short UPLOAD_TIMEOUT_MS, and serves', async () => {
-    const { output, stop } = await startServer({ UPLOAD_TIMEOUT_MS: '5000' });
-    try {
-      expect(output()).toMatch(/GraphQL endpoint and GraphiQL: http:/);
-    } finally {
-      await stop();
-    }
-  }, SLOW_TEST_TIMEOUT_MS);
+  it(
+    'never crashes start-up for a valid short UPLOAD_TIMEOUT_MS, and serves',
+    async () => {
+      const { output, stop } = await startServer({ UPLOAD_TIMEOUT_MS: '5000' });
+      try {
+        expect(output()).toMatch(/GraphQL endpoint and GraphiQL: http:/);
+      } finally {
+        await stop();
+      }
+    },
+    SLOW_TEST_TIMEOUT_MS,
+  );
 });
 
 describe('nothing is left behind', () => {
