@@ -91,6 +91,7 @@ const SettingsSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_TOKEN: integer(1, 100_000).default(defaultLiveLimits.watchesPerToken),
   MAX_POLLED_OBJECTS_PER_CREDENTIAL: integer(1, 100_000).default(defaultLiveLimits.pollersPerCredential),
   POLLS_PER_SECOND_PER_CREDENTIAL: integer(1, 10_000).default(defaultLiveLimits.pollsPerSecond),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   METRICS_CREDENTIAL_LABELS: flag.default(false),

@@ -48,6 +48,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const { settings } = config;
   const { credentials, emulator } = await resolveCredentials(config);
+  // Loaded only with REDIS_URL: a single process needs neither Redis nor its client.
+  const replicas = settings.REDIS_URL
+    ? await (await import('./replicas/index.ts')).connectReplicas(settings.REDIS_URL)
+    : undefined;
 
   const app = createApp({
     credentials,
@@ -94,6 +98,7 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   console.log(`GraphQL endpoint and GraphiQL: http://${settings.HOST}:${port}/graphql`);
   console.log(`Subscriptions over WebSocket (graphql-ws): ws://${settings.HOST}:${port}/graphql`);
+  if (replicas) console.log(`Sharing with other replicas through Redis, as replica ${replicas.replicaId}`);
   if (config.tokens.length > 0) console.log(`Gateway tokens required (${config.tokens.length} configured)`);
 
   let stopping = false;
@@ -132,6 +137,7 @@ async function main(): Promise<void> {
       void app
         .idle(Math.max(0, exitBy - Date.now()))
         .then(() => emulator?.close())
+        .then(() => replicas?.close())
         .finally(() => process.exit(0));
     });
   };
