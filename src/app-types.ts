@@ -11,6 +11,7 @@ import type { PersistedOperations } from './http/use-persisted-operations.ts';
 import type { QueryLimits } from './http/use-query-limits.ts';
 import type { NodeServerContext } from './http/use-uploads.ts';
 import type { LiveLimits, LiveRegistry } from './live/registry.ts';
+import type { PollSharing } from './live/sharing.ts';
 import type { Logger, LoggerOptions } from './observability/logger.ts';
 import type { OperationOutcome } from './observability/request-log.ts';
 import type { UploadLimits } from './uploads/parse.ts';
@@ -43,6 +44,11 @@ export interface AppOptions {
   onUpstreamCall?: (call: UpstreamCall & { requestId: string; credential: string | null }) => void;
   /** Off only to measure what batching saves. */
   batching?: boolean;
+  /**
+   * What this process shares with the other replicas of the gateway (with `REDIS_URL`, see
+   * src/replicas/); without it, every process keeps its own.
+   */
+  sharing?: ReplicaSharing;
   /** Caps on live status per credential and token, and the poll rate (live/registry.ts). */
   live?: Partial<LiveLimits>;
   uploads?: Partial<UploadLimits>;
@@ -59,6 +65,12 @@ export interface AppOptions {
   metrics?: false | { token?: string | undefined; credentialLabels?: boolean };
   /** More envelop/yoga plugins. */
   plugins?: Array<Plugin | Plugin<Record<string, unknown>>>;
+}
+
+/** The pieces replicas share, each behind its interface. */
+export interface ReplicaSharing {
+  /** One status poller per (credential, object) across replicas. */
+  polls?: PollSharing;
 }
 
 export interface App {

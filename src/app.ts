@@ -54,6 +54,7 @@ export function createApp(options: AppOptions): App {
   const live = new LiveRegistry({
     policy,
     limits: options.live,
+    sharing: options.sharing?.polls,
     onCall: (call, poller) => report(call, poller.id, poller.credential),
   });
   const contexts = createRequestContexts({

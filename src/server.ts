@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     allowedHosts: config.allowedHosts,
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
+    ...(replicas ? { sharing: replicas.sharing } : {}),
     publicUrl: settings.PUBLIC_URL,
     ...(config.trustedDocuments ? { trustedDocuments: config.trustedDocuments } : {}),
     log: { level: settings.LOG_LEVEL },

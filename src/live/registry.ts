@@ -9,6 +9,8 @@ import {
   type UpstreamPolicy,
 } from '../upstream/index.ts';
 import { defaultPollTiming, Poller, type PollTiming, stillInProgressError } from './poller.ts';
+import { SharedPoller } from './shared-poller.ts';
+import type { PollSharing } from './sharing.ts';
 import { UpdateStream } from './stream.ts';
 import { behaviourOf, type LiveKind, type TargetOf, type Watched } from './targets.ts';
 
@@ -41,6 +43,11 @@ export interface LiveOptions {
   policy: UpstreamPolicy;
   timing?: Partial<PollTiming>;
   limits?: Partial<LiveLimits>;
+  /**
+   * Polling shared with other replicas (REDIS_URL): one poller per (credential, object) across
+   * all of them. Without it, this process's pollers are its own.
+   */
+  sharing?: PollSharing | undefined;
   /** Reports the pollers' upstream calls, which belong to no request. */
   onCall?: (call: UpstreamCall, poller: { id: string; credential: string | null }) => void;
 }
@@ -153,10 +160,13 @@ export class LiveRegistry {
    * @internal The poller of this object for this credential, started if there is none; an error
    * when the credential already polls as many objects as it may.
    */
-  pollerFor<K extends LiveKind>(owner: LiveOwner, target: TargetOf<K>): Poller<K> | GraphQLError {
+  pollerFor<K extends LiveKind>(
+    owner: LiveOwner,
+    target: TargetOf<K>,
+  ): Poller<K> | SharedPoller<K> | GraphQLError {
     const credentialKey = credentialKeyOf(owner);
     const key = `${credentialKey}\u0000${behaviourOf<K>(target.kind as K).key(target)}`;
-    const running = this.pollers.get(key) as Poller<K> | undefined;
+    const running = this.pollers.get(key) as Poller<K> | SharedPoller<K> | undefined;
     if (running && !running.isStopped) return running;
     const share = this.shareOf(owner);
     if (share.pollers >= this.limits.pollersPerCredential) {
@@ -165,20 +175,27 @@ export class LiveRegistry {
     const id = `poll-${randomUUID()}`;
     const { onCall } = this.options;
     share.pollers++;
-    const poller: Poller<K> = new Poller<K>(
-      target,
-      (signal) =>
-        new Upstream(owner.client, this.options.policy, {
-          signal,
-          onCall: onCall ? (call) => onCall(call, { id, credential: owner.credential }) : undefined,
-        }),
-      this.timing,
-      () => {
-        share.pollers--;
-        if (this.pollers.get(key) === poller) this.pollers.delete(key);
-      },
-      share.throttle,
-    );
+    const createUpstream = (signal: AbortSignal | undefined) =>
+      new Upstream(owner.client, this.options.policy, {
+        signal,
+        onCall: onCall ? (call) => onCall(call, { id, credential: owner.credential }) : undefined,
+      });
+    const onStop = () => {
+      share.pollers--;
+      if (this.pollers.get(key) === poller) this.pollers.delete(key);
+    };
+    const { sharing } = this.options;
+    const poller: Poller<K> | SharedPoller<K> = sharing
+      ? new SharedPoller<K>(
+          target,
+          `${sharedCredentialKeyOf(owner)}:${behaviourOf<K>(target.kind as K).key(target)}`,
+          sharing,
+          createUpstream,
+          this.timing,
+          onStop,
+          share.throttle,
+        )
+      : new Poller<K>(target, createUpstream, this.timing, onStop, share.throttle);
     this.pollers.set(key, poller);
     return poller;
   }
@@ -204,6 +221,17 @@ function credentialKeyOf(owner: LiveOwner): string {
       .update(owner.callerKey ?? '')
       .digest('base64url')}`
   );
+}
+
+/**
+ * The credential as every replica knows it: a digest of its key and where it sends it, since its
+ * name is only this configuration's (and a caller's key has none).
+ */
+function sharedCredentialKeyOf(owner: LiveOwner): string {
+  const { apiKey, baseURL, organization, project } = owner.client.credential;
+  return createHash('sha256')
+    .update(JSON.stringify([apiKey, baseURL ?? null, organization ?? null, project ?? null]))
+    .digest('base64url');
 }
 
 export class LiveSession {
