@@ -15,7 +15,7 @@ import type { PollSharing } from './live/sharing.ts';
 import type { Logger, LoggerOptions } from './observability/logger.ts';
 import type { OperationOutcome } from './observability/request-log.ts';
 import type { UploadLimits } from './uploads/parse.ts';
-import type { UpstreamCall, UpstreamCredential, UpstreamPolicy } from './upstream/index.ts';
+import type { PacingSource, UpstreamCall, UpstreamCredential, UpstreamPolicy } from './upstream/index.ts';
 
 export interface AppOptions {
   /** Named upstream credentials; each request picks one (see access.ts). */
@@ -71,6 +71,8 @@ export interface AppOptions {
 export interface ReplicaSharing {
   /** One status poller per (credential, object) across replicas. */
   polls?: PollSharing;
+  /** Each credential's concurrency limit and 429 cool-down, counted across replicas. */
+  pacing?: PacingSource;
 }
 
 export interface App {

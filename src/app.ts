@@ -29,7 +29,12 @@ export type { App, AppOptions, OperationEdge } from './app-types.ts';
 export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
   const uploadLimits = { ...defaultUploadLimits, ...options.uploads };
-  const clients = createUpstreamClients(options.credentials, policy, options.defaultCredential);
+  const clients = createUpstreamClients(
+    options.credentials,
+    policy,
+    options.defaultCredential,
+    options.sharing?.pacing,
+  );
   const origins = originPolicy(options.cors?.origins);
   const hosts = hostPolicy({ tokens: (options.tokens?.length ?? 0) > 0, allowedHosts: options.allowedHosts });
   const access = useAccess(

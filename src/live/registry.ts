@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import PQueue from 'p-queue';
 import {
+  sharedCredentialId,
   Upstream,
   type UpstreamCall,
   type UpstreamClient,
@@ -188,7 +189,7 @@ export class LiveRegistry {
     const poller: Poller<K> | SharedPoller<K> = sharing
       ? new SharedPoller<K>(
           target,
-          `${sharedCredentialKeyOf(owner)}:${behaviourOf<K>(target.kind as K).key(target)}`,
+          `${sharedCredentialId(owner.client.credential)}:${behaviourOf<K>(target.kind as K).key(target)}`,
           sharing,
           createUpstream,
           this.timing,
@@ -221,17 +222,6 @@ function credentialKeyOf(owner: LiveOwner): string {
       .update(owner.callerKey ?? '')
       .digest('base64url')}`
   );
-}
-
-/**
- * The credential as every replica knows it: a digest of its key and where it sends it, since its
- * name is only this configuration's (and a caller's key has none).
- */
-function sharedCredentialKeyOf(owner: LiveOwner): string {
-  const { apiKey, baseURL, organization, project } = owner.client.credential;
-  return createHash('sha256')
-    .update(JSON.stringify([apiKey, baseURL ?? null, organization ?? null, project ?? null]))
-    .digest('base64url');
 }
 
 export class LiveSession {

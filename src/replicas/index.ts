@@ -2,8 +2,10 @@ import { hostname } from 'node:os';
 import type { ReplicaSharing } from '../app-types.ts';
 import { redisPollSharing } from './poll-leases.ts';
 import { connectSharedRedis } from './redis.ts';
+import { redisPacing } from './upstream-budget.ts';
 
 export { POLL_LEASE } from './poll-leases.ts';
+export { SHARED_SLOTS } from './upstream-budget.ts';
 
 /**
  * With `REDIS_URL`, what replicas share through that Redis; the process is one of them under
@@ -12,8 +14,14 @@ export { POLL_LEASE } from './poll-leases.ts';
  */
 export async function connectReplicas(
   url: string,
+  /** How long a call may wait for a slot of its credential's shared limit: its own deadline. */
+  callTimeoutMs: number,
 ): Promise<{ sharing: ReplicaSharing; replicaId: string; close(): Promise<void> }> {
   const replicaId = `${hostname()}:${process.pid}`;
   const redis = await connectSharedRedis(url, replicaId);
-  return { sharing: { polls: redisPollSharing(redis) }, replicaId, close: () => redis.close() };
+  return {
+    sharing: { polls: redisPollSharing(redis), pacing: redisPacing(redis, callTimeoutMs) },
+    replicaId,
+    close: () => redis.close(),
+  };
 }
