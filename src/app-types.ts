@@ -11,7 +11,7 @@ import type { PersistedOperations } from './http/use-persisted-operations.ts';
 import type { QueryLimits } from './http/use-query-limits.ts';
 import type { NodeServerContext } from './http/use-uploads.ts';
 import type { LiveLimits, LiveRegistry } from './live/registry.ts';
-import type { PollSharing } from './live/sharing.ts';
+import type { PollSharing, SharedCaps } from './live/sharing.ts';
 import type { Logger, LoggerOptions } from './observability/logger.ts';
 import type { OperationOutcome } from './observability/request-log.ts';
 import type { UploadLimits } from './uploads/parse.ts';
@@ -73,6 +73,8 @@ export interface ReplicaSharing {
   polls?: PollSharing;
   /** Each credential's concurrency limit and 429 cool-down, counted across replicas. */
   pacing?: PacingSource;
+  /** The caps on watches per credential and per token, counted across replicas. */
+  caps?: SharedCaps;
 }
 
 export interface App {

@@ -60,6 +60,7 @@ export function createApp(options: AppOptions): App {
     policy,
     limits: options.live,
     sharing: options.sharing?.polls,
+    caps: options.sharing?.caps,
     onCall: (call, poller) => report(call, poller.id, poller.credential),
   });
   const contexts = createRequestContexts({

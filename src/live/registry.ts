@@ -11,7 +11,7 @@ import {
 } from '../upstream/index.ts';
 import { defaultPollTiming, Poller, type PollTiming, stillInProgressError } from './poller.ts';
 import { SharedPoller } from './shared-poller.ts';
-import type { PollSharing } from './sharing.ts';
+import type { PollSharing, SharedCaps } from './sharing.ts';
 import { UpdateStream } from './stream.ts';
 import { behaviourOf, type LiveKind, type TargetOf, type Watched } from './targets.ts';
 
@@ -49,6 +49,8 @@ export interface LiveOptions {
    * all of them. Without it, this process's pollers are its own.
    */
   sharing?: PollSharing | undefined;
+  /** Watch caps counted across replicas (REDIS_URL); without it, each process counts its own. */
+  caps?: SharedCaps | undefined;
   /** Reports the pollers' upstream calls, which belong to no request. */
   onCall?: (call: UpstreamCall, poller: { id: string; credential: string | null }) => void;
 }
@@ -158,6 +160,37 @@ export class LiveRegistry {
   }
 
   /**
+   * @internal With caps shared by replicas, admits one more watch by this owner over all of them,
+   * after this process's own count (`admit`) let it in.
+   */
+  async admitShared(owner: LiveOwner): Promise<{ release(): void } | { refusal: GraphQLError }> {
+    const { caps } = this.options;
+    if (!caps) return { release() {} };
+    const credential = await caps.take(
+      `watches:${sharedCredentialId(owner.client.credential)}`,
+      this.limits.watchesPerCredential,
+    );
+    if (!credential) return { refusal: tooMany('credential', this.limits.watchesPerCredential) };
+    if (owner.token === undefined) return credential;
+    const token = await caps.take(`token-watches:${owner.token}`, this.limits.watchesPerToken);
+    if (!token) {
+      credential.release();
+      return { refusal: tooMany('token', this.limits.watchesPerToken) };
+    }
+    return {
+      release() {
+        credential.release();
+        token.release();
+      },
+    };
+  }
+
+  /** @internal Whether watch caps are counted across replicas. */
+  get capsShared(): boolean {
+    return this.options.caps !== undefined;
+  }
+
+  /**
    * @internal The poller of this object for this credential, started if there is none; an error
    * when the credential already polls as many objects as it may.
    */
@@ -245,11 +278,15 @@ export class LiveSession {
     let timer: NodeJS.Timeout | undefined;
     let latest: Watched[K] | undefined;
     const admission = this.registry.admit(this.owner);
+    let sharedRelease: (() => void) | undefined;
+    let ended = false;
     const onAbort = () => void stream.return();
     const stream = new UpdateStream<LiveUpdate<Watched[K]>>(() => {
+      ended = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       remove?.();
+      sharedRelease?.();
       if ('release' in admission) admission.release();
     });
     if ('refusal' in admission) {
@@ -260,27 +297,44 @@ export class LiveSession {
       void stream.return();
       return stream;
     }
-    const poller = this.registry.pollerFor(this.owner, target);
-    if (poller instanceof GraphQLError) {
-      stream.push({ error: poller }, true);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const start = () => {
+      const poller = this.registry.pollerFor(this.owner, target);
+      if (poller instanceof GraphQLError) {
+        stream.push({ error: poller }, true);
+        return;
+      }
+      timer = setTimeout(() => {
+        const progress = latest === undefined ? 'not read yet' : behaviour.progress(latest);
+        stream.push(
+          { error: stillInProgressError(behaviour.describe(target), progress, options.deadlineMs) },
+          true,
+        );
+      }, options.deadlineMs);
+      remove = poller.add((event) => {
+        if (event.type === 'error') return stream.push({ error: event.error }, true);
+        latest = event.value;
+        stream.push(
+          { value: event.value, terminal: event.terminal, upstream: poller.readsUpstream },
+          event.terminal,
+        );
+      }, Date.now() + options.deadlineMs);
+    };
+    if (!this.registry.capsShared) {
+      start();
       return stream;
     }
-    signal.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => {
-      const progress = latest === undefined ? 'not read yet' : behaviour.progress(latest);
-      stream.push(
-        { error: stillInProgressError(behaviour.describe(target), progress, options.deadlineMs) },
-        true,
-      );
-    }, options.deadlineMs);
-    remove = poller.add((event) => {
-      if (event.type === 'error') return stream.push({ error: event.error }, true);
-      latest = event.value;
-      stream.push(
-        { value: event.value, terminal: event.terminal, upstream: poller.readsUpstream },
-        event.terminal,
-      );
-    }, Date.now() + options.deadlineMs);
+    // Counted over all replicas before any poll starts; a watch that ended meanwhile gives its
+    // place back at once.
+    void this.registry.admitShared(this.owner).then((shared) => {
+      if ('refusal' in shared) {
+        if (!ended) stream.push({ error: shared.refusal }, true);
+        return;
+      }
+      if (ended) return shared.release();
+      sharedRelease = shared.release;
+      start();
+    });
     return stream;
   }
 

@@ -30,3 +30,12 @@ export interface PollSharing {
   /** Joins the replicas watching `key` (credential and object, the same on every replica). */
   join(key: string, member: PollMember): PollMembership;
 }
+
+/**
+ * Places counted across replicas: each watch of a credential (and of a gateway token) holds one
+ * while it lasts, so a cap on watches holds over all replicas, not per replica.
+ */
+export interface SharedCaps {
+  /** One of `limit` places under `key`, held until released; null when all are taken. */
+  take(key: string, limit: number): Promise<{ release(): void } | null>;
+}

@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import type { ReplicaSharing } from '../app-types.ts';
+import { redisCaps } from './live-caps.ts';
 import { redisPollSharing } from './poll-leases.ts';
 import { connectSharedRedis } from './redis.ts';
 import { redisPacing } from './upstream-budget.ts';
 
+export { SHARED_PLACES } from './live-caps.ts';
 export { POLL_LEASE } from './poll-leases.ts';
 export { SHARED_SLOTS } from './upstream-budget.ts';
 
@@ -20,7 +22,11 @@ export async function connectReplicas(
   const replicaId = `${hostname()}:${process.pid}`;
   const redis = await connectSharedRedis(url, replicaId);
   return {
-    sharing: { polls: redisPollSharing(redis), pacing: redisPacing(redis, callTimeoutMs) },
+    sharing: {
+      polls: redisPollSharing(redis),
+      pacing: redisPacing(redis, callTimeoutMs),
+      caps: redisCaps(redis),
+    },
     replicaId,
     close: () => redis.close(),
   };
