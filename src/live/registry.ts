@@ -185,6 +185,15 @@ export class LiveRegistry {
     };
   }
 
+  /** A place under the credential's cap on polled objects, over all replicas. */
+  private async admitPolling(owner: LiveOwner): Promise<{ release(): void } | GraphQLError> {
+    const { caps } = this.options;
+    const limit = this.limits.pollersPerCredential;
+    const place = await caps?.take(`pollers:${sharedCredentialId(owner.client.credential)}`, limit);
+    if (place === null) return tooMany('credential', limit);
+    return place ?? { release() {} };
+  }
+
   /** @internal Whether watch caps are counted across replicas. */
   get capsShared(): boolean {
     return this.options.caps !== undefined;
@@ -228,6 +237,7 @@ export class LiveRegistry {
           this.timing,
           onStop,
           share.throttle,
+          this.options.caps ? () => this.admitPolling(owner) : undefined,
         )
       : new Poller<K>(target, createUpstream, this.timing, onStop, share.throttle);
     this.pollers.set(key, poller);

@@ -18,6 +18,12 @@ export class SharedPoller<K extends LiveKind> {
   private readonly listeners = new Set<PollListener<Watched[K]>>();
   private membership: PollMembership | undefined;
   private leader: Poller<K> | undefined;
+  /** Whether this replica holds the lease (it polls once its place under the cap is taken). */
+  private leading = false;
+  /** Counts the leases taken, so an admission that comes back after the lease was lost is dropped. */
+  private term = 0;
+  /** Its place under the cap on polled objects while it polls. */
+  private place: { release(): void } | undefined;
   private current: Extract<PollEvent<Watched[K]>, { type: 'value' }> | undefined;
   private lastFingerprint: string | undefined;
   private stopped = false;
@@ -32,6 +38,11 @@ export class SharedPoller<K extends LiveKind> {
     private readonly timing: PollTiming,
     private readonly onStop: () => void,
     private readonly throttle?: <T>(read: () => Promise<T>, signal: AbortSignal) => Promise<T>,
+    /**
+     * A place under the credential's cap on polled objects, counted across replicas: taken by the
+     * holder, which alone polls; the error that ends every watch of the object when there is none.
+     */
+    private readonly admitPolling?: () => Promise<{ release(): void } | GraphQLError>,
   ) {
     this.readsUpstream = createUpstream(undefined);
   }
@@ -72,7 +83,28 @@ export class SharedPoller<K extends LiveKind> {
   }
 
   private lead(): void {
-    if (this.stopped || this.leader) return;
+    if (this.stopped || this.leading) return;
+    this.leading = true;
+    const term = ++this.term;
+    if (!this.admitPolling) {
+      this.poll();
+      return;
+    }
+    void this.admitPolling().then((place) => {
+      const current = this.leading && !this.stopped && term === this.term;
+      if (place instanceof GraphQLError) {
+        if (!current) return;
+        this.membership?.publish(toShared({ type: 'error', error: place }));
+        this.finish({ type: 'error', error: place });
+        return;
+      }
+      if (!current) return place.release();
+      this.place = place;
+      this.poll();
+    });
+  }
+
+  private poll(): void {
     const leader = new Poller<K>(
       this.target,
       this.createUpstream,
@@ -90,9 +122,12 @@ export class SharedPoller<K extends LiveKind> {
   }
 
   private unlead(): void {
+    this.leading = false;
     const leader = this.leader;
     this.leader = undefined;
     leader?.stop();
+    this.place?.release();
+    this.place = undefined;
   }
 
   private hear(event: SharedPollEvent): void {

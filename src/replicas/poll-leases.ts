@@ -31,8 +31,9 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0`;
+/** Releases the lease, and the last state with it: nobody vouches for it once nobody polls. */
 const RELEASE = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1], KEYS[2]) end
 return 0`;
 
 interface Envelope {
@@ -102,7 +103,7 @@ export function redisPollSharing(redis: SharedRedis): PollSharing {
             );
             if (drawn > 0) {
               if (left) {
-                await commands.eval(RELEASE, 1, keys.lease, token);
+                await commands.eval(RELEASE, 2, keys.lease, keys.state, token);
                 return;
               }
               fence = drawn;
@@ -165,7 +166,7 @@ export function redisPollSharing(redis: SharedRedis): PollSharing {
           }
           if (fence > 0) {
             fence = 0;
-            void commands.eval(RELEASE, 1, keys.lease, token).catch(() => {});
+            void commands.eval(RELEASE, 2, keys.lease, keys.state, token).catch(() => {});
           }
         },
       };

@@ -64,4 +64,41 @@ describe('caps on watches counted across replicas through Redis', () => {
     expect((await watch(1)).heard).toBe('IN_PROGRESS');
     expect((await watch(1)).heard).toBe('TOO_MANY_SUBSCRIPTIONS');
   }, 90_000);
+
+  it('caps the objects polled for a credential over all replicas, each counted once', async () => {
+    set = await startReplicaSet({ count: 3, settings: { MAX_POLLED_OBJECTS_PER_CREDENTIAL: '2' } });
+    set.emulator.setProcessing({ hold: true });
+    const ids = [];
+    for (const name of ['a', 'b', 'c']) {
+      const store = await set.openai.vectorStores.create({ name });
+      const fileIds = await uploadTextFiles(set.openai, 1, name);
+      const batch = await set.openai.vectorStores.fileBatches.create(store.id, { file_ids: fileIds });
+      ids.push(encodeGlobalId('FileBatch', `${store.id}:${batch.id}`));
+    }
+    const [a, b, c] = ids as [string, string, string];
+    const { replicas } = set;
+    const watch = async (replica: number, id: string) => {
+      const stream = subscribe<BatchData>(replicas[replica]!.url, BATCH_SUBSCRIPTION, { id });
+      open.push(stream);
+      const first = await stream.next();
+      return { stream, heard: first?.data?.fileBatch.status ?? first?.errors?.[0]?.extensions?.code };
+    };
+
+    const onA = await watch(0, a);
+    const onB = await watch(1, b);
+    expect([onA.heard, onB.heard]).toEqual(['IN_PROGRESS', 'IN_PROGRESS']);
+    // Replica 2 polls nothing of its own: only the shared count refuses a third object...
+    expect((await watch(2, c)).heard).toBe('TOO_MANY_SUBSCRIPTIONS');
+    // ...while an object already polled elsewhere costs nothing more.
+    expect((await watch(2, a)).heard).toBe('IN_PROGRESS');
+    // The second object's last watcher leaves: its place is free for the third.
+    onB.stream.close();
+    let onC = await watch(2, c);
+    for (const until = Date.now() + 10_000; onC.heard !== 'IN_PROGRESS' && Date.now() < until; ) {
+      await sleep(200);
+      onC = await watch(2, c);
+    }
+    expect(onC.heard).toBe('IN_PROGRESS');
+    expect((await watch(0, b)).heard).toBe('TOO_MANY_SUBSCRIPTIONS');
+  }, 90_000);
 });
