@@ -15,7 +15,13 @@ import type { PollSharing, SharedCaps } from './live/sharing.ts';
 import type { Logger, LoggerOptions } from './observability/logger.ts';
 import type { OperationOutcome } from './observability/request-log.ts';
 import type { UploadLimits } from './uploads/parse.ts';
-import type { PacingSource, UpstreamCall, UpstreamCredential, UpstreamPolicy } from './upstream/index.ts';
+import type {
+  PacingSource,
+  ReadCache,
+  UpstreamCall,
+  UpstreamCredential,
+  UpstreamPolicy,
+} from './upstream/index.ts';
 
 export interface AppOptions {
   /** Named upstream credentials; each request picks one (see access.ts). */
@@ -75,6 +81,8 @@ export interface ReplicaSharing {
   pacing?: PacingSource;
   /** The caps on watches per credential and per token, counted across replicas. */
   caps?: SharedCaps;
+  /** Reads answered for every replica (off unless RESPONSE_CACHE_TTL_MS is set). */
+  readCache?: ReadCache;
 }
 
 export interface App {

@@ -34,6 +34,7 @@ export function createApp(options: AppOptions): App {
     policy,
     options.defaultCredential,
     options.sharing?.pacing,
+    options.sharing?.readCache,
   );
   const origins = originPolicy(options.cors?.origins);
   const hosts = hostPolicy({ tokens: (options.tokens?.length ?? 0) > 0, allowedHosts: options.allowedHosts });

@@ -50,10 +50,10 @@ async function main(): Promise<void> {
   const { credentials, emulator } = await resolveCredentials(config);
   // Loaded only with REDIS_URL: a single process needs neither Redis nor its client.
   const replicas = settings.REDIS_URL
-    ? await (await import('./replicas/index.ts')).connectReplicas(
-        settings.REDIS_URL,
-        settings.UPSTREAM_TIMEOUT_MS,
-      )
+    ? await (await import('./replicas/index.ts')).connectReplicas(settings.REDIS_URL, {
+        callTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
+        readCacheTtlMs: settings.RESPONSE_CACHE_TTL_MS,
+      })
     : undefined;
 
   const app = createApp({

@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import type { ConcurrencyLimit } from '../concurrency.ts';
 import { localPacing, type PacingSource } from './pacing.ts';
+import { noReadCache, type ReadCache } from './read-cache.ts';
 
 /** Where and as whom the gateway talks to an OpenAI-compatible upstream. */
 export interface UpstreamCredential {
@@ -53,6 +54,7 @@ export function createUpstreamClient(
   credential: UpstreamCredential,
   policy: UpstreamPolicy,
   pacingSource: PacingSource = localPacing,
+  readCache: ReadCache = noReadCache,
 ): UpstreamClient {
   const pacing = pacingSource.forCredential(credential, policy.concurrency);
   const { limit } = pacing;
@@ -68,12 +70,13 @@ export function createUpstreamClient(
     timeout: policy.callTimeoutMs,
     // Each attempt, retries included, waits out the credential's cool-down, then for its own slot;
     // a 429 it meets starts a cool-down for all of the credential's calls.
-    fetch: async (input, init) => {
+    // A read the cache answers waits for nothing.
+    fetch: readCache.wrap(async (input, init) => {
       await pacing.ready(init?.signal);
       const response = await limit.run(() => transport(input, init));
       if (response.status === 429) pacing.coolDown(retryAfterSeconds(response.headers) ?? 0);
       return response;
-    },
+    }, credential),
     // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
     logLevel: 'off',
   });
@@ -125,12 +128,16 @@ export function createUpstreamClients(
   /** The first credential unless named. */
   defaultName = [...credentials.keys()][0] ?? '',
   pacing: PacingSource = localPacing,
+  readCache: ReadCache = noReadCache,
 ): UpstreamClients {
   if (!credentials.has(defaultName)) {
     throw new Error('At least one credential is needed, and the default must be one of them.');
   }
   const clients = new Map(
-    [...credentials].map(([name, credential]) => [name, createUpstreamClient(credential, policy, pacing)]),
+    [...credentials].map(([name, credential]) => [
+      name,
+      createUpstreamClient(credential, policy, pacing, readCache),
+    ]),
   );
   const upstreamOfCallers = credentials.get(defaultName);
   return {
@@ -146,6 +153,7 @@ export function createUpstreamClients(
         { apiKey, baseURL: upstreamOfCallers?.baseURL, fetch: upstreamOfCallers?.fetch },
         policy,
         pacing,
+        readCache,
       );
     },
   };

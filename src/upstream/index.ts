@@ -22,5 +22,6 @@ export {
   waitUntil,
 } from './pacing.ts';
 export { PART_BYTES, partedUploadCalls } from './parted-upload.ts';
+export { noReadCache, type ReadCache } from './read-cache.ts';
 export * from './types.ts';
 export { Upstream, type UpstreamCall, type UpstreamScope } from './upstream.ts';
