@@ -25,6 +25,18 @@ export async function connectSharedRedis(url: string, replicaId: string): Promis
       // callers' own deadlines bound the wait.
       maxRetriesPerRequest: 3,
     });
+    // ioredis reconnects by itself; say once that Redis went away (each command that meets it
+    // fails on its own), and again only after it has been back. Before the first connection the
+    // start fails instead, in one line.
+    let reported = true;
+    client.on('ready', () => {
+      reported = false;
+    });
+    client.on('error', (error: Error) => {
+      if (reported) return;
+      reported = true;
+      console.error(`Redis at REDIS_URL (${role}): ${error.message}; reconnecting`);
+    });
     try {
       await client.connect();
     } catch (error) {

@@ -36,12 +36,26 @@ describe('replicas sharing one Redis', () => {
       expect(clients).toContain(`name=vector-store-gateway:`);
       expect(clients.match(new RegExp(`:${replica.pid}:(commands|subscriber) `, 'g'))).toHaveLength(2);
     }
-  });
+  }, 90_000);
 
   it('refuses to start, in one line, when REDIS_URL names no Redis', async () => {
     set = await startReplicaSet({ count: 0 });
     const url = set.redis.url;
     await set.redis.stop();
     await expect(startServer({ REDIS_URL: url })).rejects.toThrow(/cannot reach Redis at REDIS_URL/);
-  });
+  }, 90_000);
+
+  it('keeps answering when Redis goes away, and says so once', async () => {
+    set = await startReplicaSet({ count: 1 });
+    await set.openai.vectorStores.create({ name: 'alone' });
+    const [replica] = set.replicas;
+    await set.redis.stop();
+    // Its calls go on under the replica's own limit, each after Redis has failed it.
+    for (let i = 0; i < 3; i++) {
+      const answer = await query(replica!.url, '{ vectorStores(first: 5) { nodes { name } } }');
+      expect(answer.data).toEqual({ vectorStores: { nodes: [{ name: 'alone' }] } });
+    }
+    const said = replica!.output().match(/Redis at REDIS_URL \(commands\): .*; reconnecting/g) ?? [];
+    expect(said).toHaveLength(1);
+  }, 90_000);
 });
