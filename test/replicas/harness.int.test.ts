@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GraphQLResponse } from '../support/gateway.ts';
-import { type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 import { startServer } from '../support/server-process.ts';
 
 const LIST_ROUTE = 'GET /v1/vector_stores';
@@ -17,7 +17,7 @@ async function query(url: string, text: string): Promise<GraphQLResponse> {
 describe('replicas sharing one Redis', () => {
   let set: ReplicaSet | undefined;
   afterEach(async () => {
-    await set?.close();
+    await closeReplicaSets();
     set = undefined;
   });
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type GraphQLResponse, seedStore, uploadTextFiles } from '../support/gateway.ts';
-import { type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 
 const DASHBOARD = /* GraphQL */ `
   query Dashboard {
@@ -38,7 +38,7 @@ async function query<T = Record<string, unknown>>(
 describe('the response cache shared by replicas through Redis', () => {
   let set: ReplicaSet | undefined;
   afterEach(async () => {
-    await set?.close();
+    await closeReplicaSets();
     set = undefined;
   });
 

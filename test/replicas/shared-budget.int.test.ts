@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COOL_DOWNS } from '../../src/replicas/upstream-budget.ts';
 import { type GraphQLResponse, TEST_API_KEY } from '../support/gateway.ts';
-import { type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 
 const KEY = TEST_API_KEY.slice(-8);
 
@@ -37,7 +37,7 @@ function storesQuery(ids: readonly string[]): string {
 describe("a credential's upstream budget shared by replicas through Redis", () => {
   let set: ReplicaSet | undefined;
   afterEach(async () => {
-    await set?.close();
+    await closeReplicaSets();
     set = undefined;
   });
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
 import { uploadTextFiles } from '../support/gateway.ts';
-import { type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 import { type SseSubscription, subscribe } from '../support/sse.ts';
 
 type BatchData = { fileBatch: { status: string } };
@@ -15,7 +15,7 @@ describe('caps on watches counted across replicas through Redis', () => {
   const open: Array<SseSubscription<BatchData>> = [];
   afterEach(async () => {
     for (const stream of open.splice(0)) stream.close();
-    await set?.close();
+    await closeReplicaSets();
     set = undefined;
   });
 

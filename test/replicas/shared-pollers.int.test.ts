@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
 import { uploadTextFiles } from '../support/gateway.ts';
-import { type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 import { type SseSubscription, subscribe } from '../support/sse.ts';
 
 const BATCH_ROUTE = 'GET /v1/vector_stores/{vector_store_id}/file_batches/{batch_id}';
@@ -36,7 +36,7 @@ describe('status pollers shared by replicas through Redis', () => {
   const open: Array<SseSubscription<BatchData>> = [];
   afterEach(async () => {
     for (const stream of open.splice(0)) stream.close();
-    await set?.close();
+    await closeReplicaSets();
     set = undefined;
   });
 

@@ -99,6 +99,17 @@ export interface ReplicaSet {
 }
 
 /**
+ * The sets started and not yet closed. A test that times out while its set is still starting
+ * never gets the set to close: `closeReplicaSets` (in afterEach) ends it all the same, and the
+ * start, which goes on meanwhile, stops what it starts after that.
+ */
+const openSets = new Set<() => Promise<void>>();
+
+export async function closeReplicaSets(): Promise<void> {
+  await Promise.allSettled([...openSets].map((close) => close()));
+}
+
+/**
  * `count` gateway processes sharing one Redis (unless `redis: false`), all in front of one
  * emulator that listens on loopback in this process (so its counts are read directly). Each
  * replica runs `src/server.ts` as `npm start` would, configured through the environment.
@@ -110,16 +121,29 @@ export async function startReplicaSet(options: {
   emulator?: EmulatorOptions;
 }): Promise<ReplicaSet> {
   const emulator = createEmulator(options.emulator);
-  const { baseURL } = await emulator.listen();
   const replicas: Replica[] = [];
   let redis: TestRedis | undefined;
+  let closed = false;
   const close = async () => {
+    closed = true;
+    openSets.delete(close);
     await Promise.allSettled(replicas.map((replica) => replica.stop('SIGKILL')));
     await redis?.stop();
     await emulator.close();
   };
+  openSets.add(close);
+  const closedMeanwhile = () => new Error('The replica set was closed while it was starting.');
+  let baseURL: string;
   try {
-    if (options.redis !== false) redis = await startRedis();
+    ({ baseURL } = await emulator.listen());
+    if (options.redis !== false) {
+      const started = await startRedis();
+      if (closed) {
+        await started.stop();
+        throw closedMeanwhile();
+      }
+      redis = started;
+    }
     const settings = {
       OPENAI_API_KEY: TEST_API_KEY,
       OPENAI_BASE_URL: baseURL,
@@ -129,6 +153,10 @@ export async function startReplicaSet(options: {
     // One at a time: three tsx starts at once on two busy cores take longer than in turn.
     for (let index = 0; index < options.count; index++) {
       const started = await startServer(settings);
+      if (closed) {
+        await started.stop('SIGKILL');
+        throw closedMeanwhile();
+      }
       replicaPids.add(started.pid);
       replicas.push({
         ...started,
