@@ -3,9 +3,15 @@ import { defineConfig } from 'vitest/config';
 /**
  * Test tiers. `unit` runs in-process (no socket, no child process: test/support/no-sockets.ts
  * fails a test that tries); `integration` (`*.int.test.ts`) starts real servers on loopback and
- * child processes. `npm test` runs both; heavier tiers get their own scripts and budgets.
+ * child processes; `replicas` (test/replicas/) several gateways on one Redis, once the others are
+ * done. `npm test` runs both; heavier tiers get their own scripts and budgets.
  */
 const INTEGRATION = 'test/**/*.int.test.ts';
+/**
+ * Several gateway processes, a redis-server and hundreds of subscribers at once: run after the
+ * other tiers rather than beside them, whose timing-bound tests they would starve on two cores.
+ */
+const REPLICAS = 'test/replicas/**/*.int.test.ts';
 
 export default defineConfig({
   resolve: {
@@ -32,7 +38,11 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: 'integration', include: [INTEGRATION], pool: 'forks' },
+        test: { name: 'integration', include: [INTEGRATION], exclude: [REPLICAS], pool: 'forks' },
+      },
+      {
+        extends: true,
+        test: { name: 'replicas', include: [REPLICAS], pool: 'forks', sequence: { groupOrder: 1 } },
       },
     ],
   },

@@ -11,10 +11,17 @@ import type { PersistedOperations } from './http/use-persisted-operations.ts';
 import type { QueryLimits } from './http/use-query-limits.ts';
 import type { NodeServerContext } from './http/use-uploads.ts';
 import type { LiveLimits, LiveRegistry } from './live/registry.ts';
+import type { PollSharing, SharedCaps } from './live/sharing.ts';
 import type { Logger, LoggerOptions } from './observability/logger.ts';
 import type { OperationOutcome } from './observability/request-log.ts';
 import type { UploadLimits } from './uploads/parse.ts';
-import type { UpstreamCall, UpstreamCredential, UpstreamPolicy } from './upstream/index.ts';
+import type {
+  PacingSource,
+  ReadCache,
+  UpstreamCall,
+  UpstreamCredential,
+  UpstreamPolicy,
+} from './upstream/index.ts';
 
 export interface AppOptions {
   /** Named upstream credentials; each request picks one (see access.ts). */
@@ -43,6 +50,11 @@ export interface AppOptions {
   onUpstreamCall?: (call: UpstreamCall & { requestId: string; credential: string | null }) => void;
   /** Off only to measure what batching saves. */
   batching?: boolean;
+  /**
+   * What this process shares with the other replicas of the gateway (with `REDIS_URL`, see
+   * src/replicas/); without it, every process keeps its own.
+   */
+  sharing?: ReplicaSharing;
   /** Caps on live status per credential and token, and the poll rate (live/registry.ts). */
   live?: Partial<LiveLimits>;
   uploads?: Partial<UploadLimits>;
@@ -59,6 +71,18 @@ export interface AppOptions {
   metrics?: false | { token?: string | undefined; credentialLabels?: boolean };
   /** More envelop/yoga plugins. */
   plugins?: Array<Plugin | Plugin<Record<string, unknown>>>;
+}
+
+/** The pieces replicas share, each behind its interface. */
+export interface ReplicaSharing {
+  /** One status poller per (credential, object) across replicas. */
+  polls?: PollSharing;
+  /** Each credential's concurrency limit and 429 cool-down, counted across replicas. */
+  pacing?: PacingSource;
+  /** The caps on watches per credential and per token, counted across replicas. */
+  caps?: SharedCaps;
+  /** Reads answered for every replica (off unless RESPONSE_CACHE_TTL_MS is set). */
+  readCache?: ReadCache;
 }
 
 export interface App {

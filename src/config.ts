@@ -91,6 +91,9 @@ const SettingsSchema = z.object({
   MAX_SUBSCRIPTIONS_PER_TOKEN: integer(1, 100_000).default(defaultLiveLimits.watchesPerToken),
   MAX_POLLED_OBJECTS_PER_CREDENTIAL: integer(1, 100_000).default(defaultLiveLimits.pollersPerCredential),
   POLLS_PER_SECOND_PER_CREDENTIAL: integer(1, 10_000).default(defaultLiveLimits.pollsPerSecond),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Off by default: a shared cache only, so it needs REDIS_URL. */
+  RESPONSE_CACHE_TTL_MS: integer(0, 60_000).default(0),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   METRICS_CREDENTIAL_LABELS: flag.default(false),
@@ -137,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...Object.fromEntries(Object.entries(env).filter(([, value]) => value !== '')),
   };
   const settings = check(SettingsSchema, given, '');
+  if (settings.RESPONSE_CACHE_TTL_MS > 0 && !settings.REDIS_URL) {
+    throw new ConfigError('Invalid configuration: RESPONSE_CACHE_TTL_MS: the response cache needs REDIS_URL');
+  }
 
   const credentials = new Map<string, CredentialConfig>();
   for (const [credentialName, spec] of Object.entries(file.credentials ?? {})) {

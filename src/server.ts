@@ -48,6 +48,13 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const { settings } = config;
   const { credentials, emulator } = await resolveCredentials(config);
+  // Loaded only with REDIS_URL: a single process needs neither Redis nor its client.
+  const replicas = settings.REDIS_URL
+    ? await (await import('./replicas/index.ts')).connectReplicas(settings.REDIS_URL, {
+        callTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
+        readCacheTtlMs: settings.RESPONSE_CACHE_TTL_MS,
+      })
+    : undefined;
 
   const app = createApp({
     credentials,
@@ -57,6 +64,7 @@ async function main(): Promise<void> {
     allowedHosts: config.allowedHosts,
     allowCallerKeys: settings.ALLOW_CALLER_KEYS,
     defaultQuery: DEFAULT_QUERY,
+    ...(replicas ? { sharing: replicas.sharing } : {}),
     publicUrl: settings.PUBLIC_URL,
     ...(config.trustedDocuments ? { trustedDocuments: config.trustedDocuments } : {}),
     log: { level: settings.LOG_LEVEL },
@@ -94,6 +102,7 @@ async function main(): Promise<void> {
   const { port } = server.address() as AddressInfo;
   console.log(`GraphQL endpoint and GraphiQL: http://${settings.HOST}:${port}/graphql`);
   console.log(`Subscriptions over WebSocket (graphql-ws): ws://${settings.HOST}:${port}/graphql`);
+  if (replicas) console.log(`Sharing with other replicas through Redis, as replica ${replicas.replicaId}`);
   if (config.tokens.length > 0) console.log(`Gateway tokens required (${config.tokens.length} configured)`);
 
   let stopping = false;
@@ -132,6 +141,7 @@ async function main(): Promise<void> {
       void app
         .idle(Math.max(0, exitBy - Date.now()))
         .then(() => emulator?.close())
+        .then(() => replicas?.close())
         .finally(() => process.exit(0));
     });
   };

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { GraphQLError } from 'graphql';
 import PQueue from 'p-queue';
 import {
+  sharedCredentialId,
   Upstream,
   type UpstreamCall,
   type UpstreamClient,
@@ -9,6 +10,8 @@ import {
   type UpstreamPolicy,
 } from '../upstream/index.ts';
 import { defaultPollTiming, Poller, type PollTiming, stillInProgressError } from './poller.ts';
+import { SharedPoller } from './shared-poller.ts';
+import type { PollSharing, SharedCaps } from './sharing.ts';
 import { UpdateStream } from './stream.ts';
 import { behaviourOf, type LiveKind, type TargetOf, type Watched } from './targets.ts';
 
@@ -41,6 +44,13 @@ export interface LiveOptions {
   policy: UpstreamPolicy;
   timing?: Partial<PollTiming>;
   limits?: Partial<LiveLimits>;
+  /**
+   * Polling shared with other replicas (REDIS_URL): one poller per (credential, object) across
+   * all of them. Without it, this process's pollers are its own.
+   */
+  sharing?: PollSharing | undefined;
+  /** Watch caps counted across replicas (REDIS_URL); without it, each process counts its own. */
+  caps?: SharedCaps | undefined;
   /** Reports the pollers' upstream calls, which belong to no request. */
   onCall?: (call: UpstreamCall, poller: { id: string; credential: string | null }) => void;
 }
@@ -150,13 +160,56 @@ export class LiveRegistry {
   }
 
   /**
+   * @internal With caps shared by replicas, admits one more watch by this owner over all of them,
+   * after this process's own count (`admit`) let it in.
+   */
+  async admitShared(owner: LiveOwner): Promise<{ release(): void } | { refusal: GraphQLError }> {
+    const { caps } = this.options;
+    if (!caps) return { release() {} };
+    const credential = await caps.take(
+      `watches:${sharedCredentialId(owner.client.credential)}`,
+      this.limits.watchesPerCredential,
+    );
+    if (!credential) return { refusal: tooMany('credential', this.limits.watchesPerCredential) };
+    if (owner.token === undefined) return credential;
+    const token = await caps.take(`token-watches:${owner.token}`, this.limits.watchesPerToken);
+    if (!token) {
+      credential.release();
+      return { refusal: tooMany('token', this.limits.watchesPerToken) };
+    }
+    return {
+      release() {
+        credential.release();
+        token.release();
+      },
+    };
+  }
+
+  /** A place under the credential's cap on polled objects, over all replicas. */
+  private async admitPolling(owner: LiveOwner): Promise<{ release(): void } | GraphQLError> {
+    const { caps } = this.options;
+    const limit = this.limits.pollersPerCredential;
+    const place = await caps?.take(`pollers:${sharedCredentialId(owner.client.credential)}`, limit);
+    if (place === null) return tooMany('credential', limit);
+    return place ?? { release() {} };
+  }
+
+  /** @internal Whether watch caps are counted across replicas. */
+  get capsShared(): boolean {
+    return this.options.caps !== undefined;
+  }
+
+  /**
    * @internal The poller of this object for this credential, started if there is none; an error
    * when the credential already polls as many objects as it may.
    */
-  pollerFor<K extends LiveKind>(owner: LiveOwner, target: TargetOf<K>): Poller<K> | GraphQLError {
+  pollerFor<K extends LiveKind>(
+    owner: LiveOwner,
+    target: TargetOf<K>,
+  ): Poller<K> | SharedPoller<K> | GraphQLError {
     const credentialKey = credentialKeyOf(owner);
     const key = `${credentialKey}\u0000${behaviourOf<K>(target.kind as K).key(target)}`;
-    const running = this.pollers.get(key) as Poller<K> | undefined;
+    const running = this.pollers.get(key) as Poller<K> | SharedPoller<K> | undefined;
     if (running && !running.isStopped) return running;
     const share = this.shareOf(owner);
     if (share.pollers >= this.limits.pollersPerCredential) {
@@ -165,20 +218,28 @@ export class LiveRegistry {
     const id = `poll-${randomUUID()}`;
     const { onCall } = this.options;
     share.pollers++;
-    const poller: Poller<K> = new Poller<K>(
-      target,
-      (signal) =>
-        new Upstream(owner.client, this.options.policy, {
-          signal,
-          onCall: onCall ? (call) => onCall(call, { id, credential: owner.credential }) : undefined,
-        }),
-      this.timing,
-      () => {
-        share.pollers--;
-        if (this.pollers.get(key) === poller) this.pollers.delete(key);
-      },
-      share.throttle,
-    );
+    const createUpstream = (signal: AbortSignal | undefined) =>
+      new Upstream(owner.client, this.options.policy, {
+        signal,
+        onCall: onCall ? (call) => onCall(call, { id, credential: owner.credential }) : undefined,
+      });
+    const onStop = () => {
+      share.pollers--;
+      if (this.pollers.get(key) === poller) this.pollers.delete(key);
+    };
+    const { sharing } = this.options;
+    const poller: Poller<K> | SharedPoller<K> = sharing
+      ? new SharedPoller<K>(
+          target,
+          `${sharedCredentialId(owner.client.credential)}:${behaviourOf<K>(target.kind as K).key(target)}`,
+          sharing,
+          createUpstream,
+          this.timing,
+          onStop,
+          share.throttle,
+          this.options.caps ? () => this.admitPolling(owner) : undefined,
+        )
+      : new Poller<K>(target, createUpstream, this.timing, onStop, share.throttle);
     this.pollers.set(key, poller);
     return poller;
   }
@@ -227,11 +288,15 @@ export class LiveSession {
     let timer: NodeJS.Timeout | undefined;
     let latest: Watched[K] | undefined;
     const admission = this.registry.admit(this.owner);
+    let sharedRelease: (() => void) | undefined;
+    let ended = false;
     const onAbort = () => void stream.return();
     const stream = new UpdateStream<LiveUpdate<Watched[K]>>(() => {
+      ended = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       remove?.();
+      sharedRelease?.();
       if ('release' in admission) admission.release();
     });
     if ('refusal' in admission) {
@@ -242,27 +307,44 @@ export class LiveSession {
       void stream.return();
       return stream;
     }
-    const poller = this.registry.pollerFor(this.owner, target);
-    if (poller instanceof GraphQLError) {
-      stream.push({ error: poller }, true);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const start = () => {
+      const poller = this.registry.pollerFor(this.owner, target);
+      if (poller instanceof GraphQLError) {
+        stream.push({ error: poller }, true);
+        return;
+      }
+      timer = setTimeout(() => {
+        const progress = latest === undefined ? 'not read yet' : behaviour.progress(latest);
+        stream.push(
+          { error: stillInProgressError(behaviour.describe(target), progress, options.deadlineMs) },
+          true,
+        );
+      }, options.deadlineMs);
+      remove = poller.add((event) => {
+        if (event.type === 'error') return stream.push({ error: event.error }, true);
+        latest = event.value;
+        stream.push(
+          { value: event.value, terminal: event.terminal, upstream: poller.readsUpstream },
+          event.terminal,
+        );
+      }, Date.now() + options.deadlineMs);
+    };
+    if (!this.registry.capsShared) {
+      start();
       return stream;
     }
-    signal.addEventListener('abort', onAbort, { once: true });
-    timer = setTimeout(() => {
-      const progress = latest === undefined ? 'not read yet' : behaviour.progress(latest);
-      stream.push(
-        { error: stillInProgressError(behaviour.describe(target), progress, options.deadlineMs) },
-        true,
-      );
-    }, options.deadlineMs);
-    remove = poller.add((event) => {
-      if (event.type === 'error') return stream.push({ error: event.error }, true);
-      latest = event.value;
-      stream.push(
-        { value: event.value, terminal: event.terminal, upstream: poller.readsUpstream },
-        event.terminal,
-      );
-    }, Date.now() + options.deadlineMs);
+    // Counted over all replicas before any poll starts; a watch that ended meanwhile gives its
+    // place back at once.
+    void this.registry.admitShared(this.owner).then((shared) => {
+      if ('refusal' in shared) {
+        if (!ended) stream.push({ error: shared.refusal }, true);
+        return;
+      }
+      if (ended) return shared.release();
+      sharedRelease = shared.release;
+      start();
+    });
     return stream;
   }
 

@@ -1,5 +1,7 @@
 import OpenAI from 'openai';
-import { type ConcurrencyLimit, createConcurrencyLimit } from '../concurrency.ts';
+import type { ConcurrencyLimit } from '../concurrency.ts';
+import { localPacing, type PacingSource } from './pacing.ts';
+import { noReadCache, type ReadCache } from './read-cache.ts';
 import { upstreamFetch } from './transport.ts';
 
 /** Where and as whom the gateway talks to an OpenAI-compatible upstream. */
@@ -49,8 +51,14 @@ export interface UpstreamClient {
   readonly limit: ConcurrencyLimit;
 }
 
-export function createUpstreamClient(credential: UpstreamCredential, policy: UpstreamPolicy): UpstreamClient {
-  const limit = createConcurrencyLimit(policy.concurrency);
+export function createUpstreamClient(
+  credential: UpstreamCredential,
+  policy: UpstreamPolicy,
+  pacingSource: PacingSource = localPacing,
+  readCache: ReadCache = noReadCache,
+): UpstreamClient {
+  const pacing = pacingSource.forCredential(credential, policy.concurrency);
+  const { limit } = pacing;
   // A wait the call's own deadline would cut short is not waited either: RATE_LIMITED says when.
   const longestWait = Math.min(policy.maxRetryAfterSeconds, policy.callTimeoutMs / 1000);
   const transport = capRetryAfter(credential.fetch ?? upstreamFetch, longestWait);
@@ -61,8 +69,15 @@ export function createUpstreamClient(credential: UpstreamCredential, policy: Ups
     project: credential.project ?? null,
     maxRetries: policy.readRetries,
     timeout: policy.callTimeoutMs,
-    // Each attempt, retries included, waits for its own slot.
-    fetch: (input, init) => limit.run(() => transport(input, init)),
+    // Each attempt, retries included, waits out the credential's cool-down, then for its own slot;
+    // a 429 it meets starts a cool-down for all of the credential's calls.
+    // A read the cache answers waits for nothing.
+    fetch: readCache.wrap(async (input, init) => {
+      await pacing.ready(init?.signal);
+      const response = await limit.run(() => transport(input, init));
+      if (response.status === 429) pacing.coolDown(retryAfterSeconds(response.headers) ?? 0);
+      return response;
+    }, credential),
     // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
     logLevel: 'off',
   });
@@ -113,12 +128,17 @@ export function createUpstreamClients(
   policy: UpstreamPolicy,
   /** The first credential unless named. */
   defaultName = [...credentials.keys()][0] ?? '',
+  pacing: PacingSource = localPacing,
+  readCache: ReadCache = noReadCache,
 ): UpstreamClients {
   if (!credentials.has(defaultName)) {
     throw new Error('At least one credential is needed, and the default must be one of them.');
   }
   const clients = new Map(
-    [...credentials].map(([name, credential]) => [name, createUpstreamClient(credential, policy)]),
+    [...credentials].map(([name, credential]) => [
+      name,
+      createUpstreamClient(credential, policy, pacing, readCache),
+    ]),
   );
   const upstreamOfCallers = credentials.get(defaultName);
   return {
@@ -133,6 +153,8 @@ export function createUpstreamClients(
       return createUpstreamClient(
         { apiKey, baseURL: upstreamOfCallers?.baseURL, fetch: upstreamOfCallers?.fetch },
         policy,
+        pacing,
+        readCache,
       );
     },
   };

@@ -13,6 +13,15 @@ export {
 export { UploadSizeMismatch, UpstreamError, type UpstreamErrorCode } from './errors.ts';
 export { type FilePurpose, type FileToUpload, sentFilename } from './file-upload.ts';
 export { OPENAI_LIMITS } from './openai-limits.ts';
+export {
+  type CredentialPacing,
+  localPacing,
+  type PacedCredential,
+  type PacingSource,
+  sharedCredentialId,
+  waitUntil,
+} from './pacing.ts';
 export { PART_BYTES, partedUploadCalls } from './parted-upload.ts';
+export { noReadCache, type ReadCache } from './read-cache.ts';
 export * from './types.ts';
 export { Upstream, type UpstreamCall, type UpstreamScope } from './upstream.ts';

@@ -96,6 +96,11 @@ describe('configuration', () => {
       [{ MAX_UPLOAD_FILE_BYTES: '600000000' }, /^Invalid configuration: MAX_UPLOAD_FILE_BYTES: /],
       [{ UPSTREAM_READ_RETRIES: '-1' }, /^Invalid configuration: UPSTREAM_READ_RETRIES: /],
       [{ OPENAI_BASE_URL: 'ftp://x' }, /^Invalid configuration: OPENAI_BASE_URL: /],
+      [{ REDIS_URL: 'http://127.0.0.1:6379' }, /^Invalid configuration: REDIS_URL: /],
+      [
+        { RESPONSE_CACHE_TTL_MS: '1000' },
+        /^Invalid configuration: RESPONSE_CACHE_TTL_MS: .*needs REDIS_URL$/,
+      ],
       [
         { GATEWAY_CONFIG: '/no/such/file.json' },
         /^Invalid configuration: GATEWAY_CONFIG: cannot read \/no\/such\/file.json \(ENOENT\)$/,

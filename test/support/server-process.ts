@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** `src/server.ts` as a process of its own, with these settings on top of the test's environment. */
 export async function startServer(settings: Record<string, string>): Promise<{
   url: string;
+  pid: number;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }> {
@@ -20,12 +21,16 @@ export async function startServer(settings: Record<string, string>): Promise<{
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const started = Date.now();
   while (!/GraphiQL: (http:\S+)/.test(output)) {
-    if (Date.now() - started > 30_000 || child.exitCode !== null)
+    if (Date.now() - started > 30_000 || child.exitCode !== null) {
+      // Not left running when it was slow rather than failed.
+      child.kill('SIGKILL');
       throw new Error(`did not start:\n${output}`);
+    }
     await sleep(50);
   }
   return {
     url: /GraphiQL: (http:\S+)/.exec(output)![1]!,
+    pid: child.pid!,
     output: () => output,
     async stop(signal = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
