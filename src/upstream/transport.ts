@@ -9,7 +9,9 @@
  * What the SDK gets back is what `fetch` would give it: a Response, redirects followed, a
  * connection failure as `TypeError('fetch failed')` with the cause, an abort as the signal's
  * reason. A JSON answer is read whole before it is handed over (the SDK parses it whole anyway);
- * any other body (a File's content) is streamed.
+ * any other body (a File's content) is streamed. Unlike `fetch`, `request` asks for no
+ * compression (the SDK sets no Accept-Encoding), so answers come as they are: more bytes from a
+ * remote upstream for its small JSON documents, no inflating here.
  */
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
