@@ -59,9 +59,17 @@ describe('caps on watches counted across replicas through Redis', () => {
       await sleep(500);
       later = await watch(0);
     }
-    console.log(`places of a killed replica's 2 watches came back after ${Date.now() - killedAt} ms`);
     expect(later.heard).toBe('IN_PROGRESS');
-    expect((await watch(1)).heard).toBe('IN_PROGRESS');
+    // Each place expires on its own clock (renewed apart), so the second may come back a moment
+    // after the first.
+    let second = await watch(1);
+    while (second.heard !== 'IN_PROGRESS' && Date.now() - killedAt < 30_000) {
+      await sleep(500);
+      second = await watch(1);
+    }
+    console.log(`places of a killed replica's 2 watches came back after ${Date.now() - killedAt} ms`);
+    expect(second.heard).toBe('IN_PROGRESS');
+    // Two places came back, not more: the cap holds again.
     expect((await watch(1)).heard).toBe('TOO_MANY_SUBSCRIPTIONS');
   }, 90_000);
 
