@@ -29,13 +29,8 @@ export type { App, AppOptions, OperationEdge } from './app-types.ts';
 export function createApp(options: AppOptions): App {
   const policy = { ...defaultUpstreamPolicy, ...options.policy };
   const uploadLimits = { ...defaultUploadLimits, ...options.uploads };
-  const clients = createUpstreamClients(
-    options.credentials,
-    policy,
-    options.defaultCredential,
-    options.sharing?.pacing,
-    options.sharing?.readCache,
-  );
+  const { sharing } = options;
+  const clients = createUpstreamClients(options.credentials, policy, options.defaultCredential, sharing);
   const origins = originPolicy(options.cors?.origins);
   const hosts = hostPolicy({ tokens: (options.tokens?.length ?? 0) > 0, allowedHosts: options.allowedHosts });
   const access = useAccess(
@@ -60,8 +55,8 @@ export function createApp(options: AppOptions): App {
   const live = new LiveRegistry({
     policy,
     limits: options.live,
-    sharing: options.sharing?.polls,
-    caps: options.sharing?.caps,
+    sharing: sharing?.polls,
+    caps: sharing?.caps,
     onCall: (call, poller) => report(call, poller.id, poller.credential),
   });
   const contexts = createRequestContexts({

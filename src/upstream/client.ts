@@ -128,9 +128,10 @@ export function createUpstreamClients(
   policy: UpstreamPolicy,
   /** The first credential unless named. */
   defaultName = [...credentials.keys()][0] ?? '',
-  pacing: PacingSource = localPacing,
-  readCache: ReadCache = noReadCache,
+  /** What replicas share (REDIS_URL); each process its own otherwise. */
+  shared: { pacing?: PacingSource | undefined; readCache?: ReadCache | undefined } = {},
 ): UpstreamClients {
+  const { pacing = localPacing, readCache = noReadCache } = shared;
   if (!credentials.has(defaultName)) {
     throw new Error('At least one credential is needed, and the default must be one of them.');
   }
