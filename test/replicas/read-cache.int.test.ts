@@ -1,24 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DASHBOARD } from '../support/dashboard.ts';
 import { type GraphQLResponse, seedStore, uploadTextFiles } from '../support/gateway.ts';
 import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
-
-const DASHBOARD = /* GraphQL */ `
-  query Dashboard {
-    vectorStores(first: 20) {
-      edges {
-        node {
-          id
-          name
-          fileCounts { total completed }
-          files(first: 10) {
-            totalCount
-            edges { node { id status file { filename bytes } } }
-          }
-        }
-      }
-    }
-  }
-`;
 
 type Dashboard = { vectorStores: { edges: Array<{ node: { id: string; name: string } }> } };
 

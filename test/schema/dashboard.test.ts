@@ -1,23 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DASHBOARD } from '../support/dashboard.ts';
 import { createGateway, seedStore, type TestGateway } from '../support/gateway.ts';
-
-const DASHBOARD = /* GraphQL */ `
-  query Dashboard {
-    vectorStores(first: 20) {
-      edges {
-        node {
-          id
-          name
-          fileCounts { total completed }
-          files(first: 10) {
-            totalCount
-            edges { node { id status file { filename bytes } } }
-          }
-        }
-      }
-    }
-  }
-`;
 
 interface DashboardData {
   vectorStores: {
