@@ -16,6 +16,7 @@ import type { Logger, LoggerOptions } from './observability/logger.ts';
 import type { OperationOutcome } from './observability/request-log.ts';
 import type { UploadLimits } from './uploads/parse.ts';
 import type {
+  LeftoverSharing,
   PacingSource,
   ReadCache,
   UpstreamCall,
@@ -83,6 +84,8 @@ export interface ReplicaSharing {
   caps?: SharedCaps;
   /** Reads answered for every replica (off unless RESPONSE_CACHE_TTL_MS is set). */
   readCache?: ReadCache;
+  /** What each replica's uploads leave until answered, undone by the survivors if it dies. */
+  leftovers?: LeftoverSharing;
 }
 
 export interface App {

@@ -17,11 +17,12 @@ import { useRequestErrors } from './http/use-request-errors.ts';
 import { useRequestLog } from './http/use-request-log.ts';
 import { type NodeServerContext, useUploads } from './http/use-uploads.ts';
 import { LiveRegistry } from './live/registry.ts';
-import { createObservability } from './observability/index.ts';
+import { createObservability, secretsOf } from './observability/index.ts';
 import { yogaLogger } from './observability/logger.ts';
 import { schema } from './schema/index.ts';
 import { defaultUploadLimits } from './uploads/parse.ts';
 import { createUpstreamClients, defaultUpstreamPolicy, type UpstreamCall } from './upstream/index.ts';
+import { leftoverUndo } from './upstream/leftover-undo.ts';
 
 export type { App, AppOptions, OperationEdge } from './app-types.ts';
 
@@ -37,11 +38,8 @@ export function createApp(options: AppOptions): App {
     { ...options, credentialNames: clients.names, defaultCredential: clients.defaultName },
     clients,
   );
-  // Every secret the process holds, so no log line or metric label can carry one.
-  const secrets = [...options.credentials.values()].map((credential) => credential.apiKey);
-  for (const token of options.tokens ?? []) secrets.push(token.secret);
   const metricsToken = options.metrics ? options.metrics.token : undefined;
-  if (metricsToken) secrets.push(metricsToken);
+  const secrets = secretsOf(options.credentials.values(), options.tokens, metricsToken);
   const { logger, metrics } = createObservability({ secrets, log: options.log, metrics: options.metrics });
   const requestLog = useRequestLog(logger);
   const lifecycle = useLifecycle();
@@ -51,6 +49,7 @@ export function createApp(options: AppOptions): App {
     metrics?.recordUpstreamCall({ ...call, credential: credential ?? 'caller-key' });
     options.onUpstreamCall?.({ ...call, requestId, credential });
   };
+  sharing?.leftovers?.sweep(leftoverUndo(clients, policy, (call, name) => report(call, 'leftovers', name)));
   // Pollers outlive the request that started them; their calls are reported under the poller's id.
   const live = new LiveRegistry({
     policy,

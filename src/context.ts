@@ -77,7 +77,8 @@ export interface RequestContexts {
    */
   upstreamFor(request: Request, calls: number): Upstream | undefined;
   /**
-   * Ends a request's deadline and detaches its signals, once its operation is over: the plugin
+   * Ends a request's deadline, detaches its signals and settles its leftovers (what its uploads
+   * made is now its client's), once its operation is over: the plugin
    * does it for HTTP answers, a transport without yoga's HTTP hooks (WebSockets) calls it itself.
    */
   release(request: Request): void;
@@ -86,7 +87,7 @@ export interface RequestContexts {
 }
 
 export function createRequestContexts(deps: ContextDependencies): RequestContexts {
-  const scopes = new WeakMap<Request, LinkedSignal>();
+  const scopes = new WeakMap<Request, { signal: LinkedSignal; upstream: Upstream }>();
   const scopeOf = (request: Request, grant: Grant, signal: AbortSignal, budget: UpstreamBudget) => {
     const requestId = deps.requestIdOf(request);
     const credential = grant.access.credential;
@@ -97,7 +98,10 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
     });
   };
   const release = (request: Request) => {
-    scopes.get(request)?.release();
+    const scope = scopes.get(request);
+    if (!scope) return;
+    scope.signal.release();
+    scope.upstream.settleLeftovers();
     scopes.delete(request);
   };
   return {
@@ -123,9 +127,9 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
           ? deps.deadlines.uploadMs
           : deps.deadlines.operationMs;
       const signal = linkSignals([request.signal], deadlineMs);
-      scopes.set(request, signal);
       const budget = new UpstreamBudget();
       const upstream = scopeOf(request, grant, signal.signal, budget);
+      scopes.set(request, { signal, upstream });
       return {
         requestId,
         signal: signal.signal,
@@ -146,8 +150,10 @@ export function createRequestContexts(deps: ContextDependencies): RequestContext
     },
     plugin: {
       onResponse({ request, response }) {
-        if (isStream(response)) return;
-        release(request);
+        // A streamed answer's operation has run its mutations by now: what they made is its
+        // client's (or was undone), whatever the deferred parts still read.
+        if (isStream(response)) scopes.get(request)?.upstream.settleLeftovers();
+        else release(request);
       },
     },
   };

@@ -9,6 +9,18 @@ export interface ObservabilityOptions {
   metrics?: false | { credentialLabels?: boolean | undefined } | undefined;
 }
 
+/** Every secret the process holds (keys, tokens), so no log line or metric label can carry one. */
+export function secretsOf(
+  credentials: Iterable<{ apiKey: string }>,
+  tokens: ReadonlyArray<{ secret: string }> = [],
+  metricsToken?: string,
+): string[] {
+  const secrets = [...credentials].map((credential) => credential.apiKey);
+  secrets.push(...tokens.map((token) => token.secret));
+  if (metricsToken) secrets.push(metricsToken);
+  return secrets;
+}
+
 /** The process's logger (warnings and up unless told) and metrics registry. */
 export function createObservability(options: ObservabilityOptions): { logger: Logger; metrics?: Metrics } {
   const logger = createLogger({ level: 'warn', ...options.log, secrets: options.secrets });

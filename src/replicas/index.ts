@@ -1,19 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { ReplicaSharing } from '../app-types.ts';
+import { redisLeftovers } from './leftovers.ts';
 import { redisCaps } from './live-caps.ts';
 import { redisPollSharing } from './poll-leases.ts';
 import { redisReadCache } from './read-cache.ts';
 import { connectSharedRedis } from './redis.ts';
 import { redisPacing } from './upstream-budget.ts';
 
+export { REPLICA_LIFE } from './leftovers.ts';
 export { SHARED_PLACES } from './live-caps.ts';
 export { POLL_LEASE } from './poll-leases.ts';
 export { SHARED_SLOTS } from './upstream-budget.ts';
 
 /**
  * With `REDIS_URL`, what replicas share through that Redis; the process is one of them under
- * `replicaId` (its host and pid, readable in lease values). The connection closes last, after
- * the app has let go of its leases.
+ * `replicaId` (its host and pid, readable in lease values, and a random part: a restarted
+ * container has the same host name and pid, and must not pass for its dead predecessor). The
+ * connection closes last, after the app has let go of its leases.
  */
 export async function connectReplicas(
   url: string,
@@ -24,16 +28,21 @@ export async function connectReplicas(
     readCacheTtlMs: number;
   },
 ): Promise<{ sharing: ReplicaSharing; replicaId: string; close(): Promise<void> }> {
-  const replicaId = `${hostname()}:${process.pid}`;
+  const replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const redis = await connectSharedRedis(url, replicaId);
+  const leftovers = redisLeftovers(redis);
   return {
     sharing: {
       polls: redisPollSharing(redis),
       pacing: redisPacing(redis, options.callTimeoutMs),
       caps: redisCaps(redis),
       ...(options.readCacheTtlMs > 0 ? { readCache: redisReadCache(redis, options.readCacheTtlMs) } : {}),
+      leftovers,
     },
     replicaId,
-    close: () => redis.close(),
+    async close() {
+      await leftovers.stop();
+      await redis.close();
+    },
   };
 }

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { ConcurrencyLimit } from '../concurrency.ts';
+import type { LeftoverLog } from './leftovers.ts';
 import { localPacing, type PacingSource } from './pacing.ts';
 import { noReadCache, type ReadCache } from './read-cache.ts';
 import { upstreamFetch } from './transport.ts';
@@ -49,6 +50,8 @@ export interface UpstreamClient {
   readonly sdk: OpenAI;
   readonly credential: UpstreamCredential;
   readonly limit: ConcurrencyLimit;
+  /** Where its calls' leftovers are written down for other replicas; none for a caller's own key. */
+  readonly leftovers?: LeftoverLog | undefined;
 }
 
 export function createUpstreamClient(
@@ -56,6 +59,7 @@ export function createUpstreamClient(
   policy: UpstreamPolicy,
   pacingSource: PacingSource = localPacing,
   readCache: ReadCache = noReadCache,
+  leftovers?: LeftoverLog,
 ): UpstreamClient {
   const pacing = pacingSource.forCredential(credential, policy.concurrency);
   const { limit } = pacing;
@@ -81,7 +85,7 @@ export function createUpstreamClient(
     // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
     logLevel: 'off',
   });
-  return { sdk, credential, limit };
+  return { sdk, credential, limit, leftovers };
 }
 
 /**
@@ -129,16 +133,21 @@ export function createUpstreamClients(
   /** The first credential unless named. */
   defaultName = [...credentials.keys()][0] ?? '',
   /** What replicas share (REDIS_URL); each process its own otherwise. */
-  shared: { pacing?: PacingSource | undefined; readCache?: ReadCache | undefined } = {},
+  shared: {
+    pacing?: PacingSource | undefined;
+    readCache?: ReadCache | undefined;
+    leftovers?: { log: LeftoverLog } | undefined;
+  } = {},
 ): UpstreamClients {
   const { pacing = localPacing, readCache = noReadCache } = shared;
+  const leftovers = shared.leftovers?.log;
   if (!credentials.has(defaultName)) {
     throw new Error('At least one credential is needed, and the default must be one of them.');
   }
   const clients = new Map(
     [...credentials].map(([name, credential]) => [
       name,
-      createUpstreamClient(credential, policy, pacing, readCache),
+      createUpstreamClient(credential, policy, pacing, readCache, leftovers),
     ]),
   );
   const upstreamOfCallers = credentials.get(defaultName);
@@ -150,6 +159,7 @@ export function createUpstreamClients(
       if (!client) throw new Error(`No upstream client for credential '${name}'.`);
       return client;
     },
+    // No leftover log: another replica could not undo what a key it does not hold made.
     forCallerKey(apiKey) {
       return createUpstreamClient(
         { apiKey, baseURL: upstreamOfCallers?.baseURL, fetch: upstreamOfCallers?.fetch },

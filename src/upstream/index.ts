@@ -12,6 +12,7 @@ export {
 } from './client.ts';
 export { UploadSizeMismatch, UpstreamError, type UpstreamErrorCode } from './errors.ts';
 export { type FilePurpose, type FileToUpload, sentFilename } from './file-upload.ts';
+export type { Leftover, LeftoverLog, LeftoverSharing, LoggedLeftover } from './leftovers.ts';
 export { OPENAI_LIMITS } from './openai-limits.ts';
 export {
   type CredentialPacing,

@@ -12,6 +12,7 @@ import {
   sentFilename,
   uploadFileStream,
 } from './file-upload.ts';
+import { type Leftover, LeftoverNotes } from './leftovers.ts';
 import { type PartedUploadOptions, uploadInParts } from './parted-upload.ts';
 import type {
   FileBatch,
@@ -73,6 +74,8 @@ export class Upstream {
   private inFlight = 0;
   private idleWaiters: Array<() => void> = [];
   private readonly sdk: OpenAI;
+  /** Made by the first upload: most scopes never create a File. */
+  private leftovers: LeftoverNotes | undefined;
 
   constructor(
     private readonly client: UpstreamClient,
@@ -271,6 +274,29 @@ export class Upstream {
       cancellable: !options.outlivesRequest,
       deadline: true,
     });
+    this.leftovers?.fileGone(fileId);
+  }
+
+  /** Cancels an open upload of the Uploads API; never cut by the scope's signal. */
+  async cancelUpload(uploadId: string): Promise<void> {
+    await this.run('uploads.cancel', (callOptions) => this.sdk.uploads.cancel(uploadId, callOptions), {
+      retries: 0,
+      cancellable: false,
+      deadline: true,
+    });
+  }
+
+  /**
+   * The request is over: its client knows of the Files it made, or they were undone. Other
+   * replicas need no longer be ready to undo them (leftovers.ts).
+   */
+  settleLeftovers(): void {
+    this.leftovers?.dropAll();
+  }
+
+  private noteLeftover(entry: Leftover) {
+    this.leftovers ??= new LeftoverNotes(this.client.leftovers, this.client.credential);
+    return this.leftovers.note(entry);
   }
 
   /**
@@ -292,8 +318,10 @@ export class Upstream {
     });
     let sent: { bytes: number; at: number } | undefined;
     const startedAt = Math.floor(Date.now() / 1000);
+    const sending = { filename: sentFilename(file.filename), purpose: options.purpose, at: startedAt };
+    const note = await this.noteLeftover({ kind: 'sending', ...sending });
     try {
-      return await this.run(
+      const created = await this.run(
         'files.create',
         () =>
           this.client.limit.run(() =>
@@ -302,20 +330,24 @@ export class Upstream {
               timeoutMs: this.policy.callTimeoutMs,
               onBodySent: (bytes) => {
                 sent = { bytes, at: startedAt };
+                note.update({ kind: 'sending', ...sending, bytes });
               },
             }),
           ),
         { retries: 0, cancellable: false, deadline: false },
       );
+      note.update({ kind: 'file', fileId: created.id });
+      return created;
     } catch (error) {
-      if (sourceError) throw sourceError;
-      if (sent && error instanceof UpstreamError && ANSWER_LOST.has(error.code)) {
-        const found = await this.findUploaded(sentFilename(file.filename), options.purpose, sent).catch(
-          () => null,
-        );
-        if (found) return found;
+      if (!sourceError && sent && error instanceof UpstreamError && ANSWER_LOST.has(error.code)) {
+        const found = await this.findSent(sending.filename, options.purpose, sent).catch(() => null);
+        if (found) {
+          note.update({ kind: 'file', fileId: found.id });
+          return found;
+        }
       }
-      throw error;
+      note.drop();
+      throw sourceError ?? error;
     }
   }
 
@@ -345,6 +377,7 @@ export class Upstream {
     }
     const once = { retries: 0, deadline: true };
     let createdAt = 0;
+    let note: { update(entry: Leftover): void; drop(): void } | undefined;
     return uploadInParts(
       file.body,
       bytes,
@@ -368,6 +401,14 @@ export class Upstream {
             { ...once, cancellable: false },
           );
           createdAt = upload.created_at;
+          note = await this.noteLeftover({
+            kind: 'upload',
+            uploadId: upload.id,
+            filename,
+            purpose,
+            bytes,
+            at: createdAt,
+          });
           return upload;
         },
         addPart: (uploadId, data, signal) =>
@@ -400,23 +441,25 @@ export class Upstream {
                 'UPSTREAM_UNAVAILABLE',
                 'OpenAI completed the upload without its File.',
               );
+            note?.update({ kind: 'file', fileId: upload.file.id });
             return upload.file;
           } catch (error) {
             // The File of a completed upload carries the upload's created_at (UploadsTests).
             if (error instanceof UpstreamError && ANSWER_LOST.has(error.code)) {
-              const found = await this.findUploaded(filename, purpose, { bytes, at: createdAt }).catch(
+              const found = await this.findSent(filename, purpose, { bytes, at: createdAt }).catch(
                 () => null,
               );
-              if (found) return found;
+              if (found) {
+                note?.update({ kind: 'file', fileId: found.id });
+                return found;
+              }
             }
             throw error;
           }
         },
         cancel: async (uploadId) => {
-          await this.run('uploads.cancel', (callOptions) => this.sdk.uploads.cancel(uploadId, callOptions), {
-            ...once,
-            cancellable: false,
-          });
+          await this.cancelUpload(uploadId);
+          note?.drop();
         },
       },
       options,
@@ -428,9 +471,10 @@ export class Upstream {
    * answer timed out or the connection failed): OpenAI may well have stored it, and an upload
    * the caller is told failed would then cost storage unseen. The newest files are read once and
    * one with the same name, purpose and size, created since the upload began (give or take a
-   * minute of clock difference), is taken for it.
+   * minute of clock difference), is taken for it. A survivor finds a dead replica's upload so too
+   * (leftover-undo.ts).
    */
-  private async findUploaded(
+  async findSent(
     filename: string,
     purpose: FilePurpose,
     sent: { bytes: number; at: number },

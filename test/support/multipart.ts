@@ -114,7 +114,7 @@ export function filePartHead(field: string, filename: string, type = 'text/plain
 export const CLOSING = `\r\n--${BOUNDARY}--\r\n`;
 
 /** A raw streaming multipart request (chunked), written by hand so a test can pace or cut it. */
-export function openMultipart(gateway: TestGateway): {
+export function openMultipart(gateway: Pick<TestGateway, 'url'>): {
   req: ClientRequest;
   response: Promise<IncomingMessage>;
 } {
