@@ -47,21 +47,24 @@ interface Targets {
   emulator: EmulatorProcess;
   gateway: ChildServer;
   direct: ChildServer;
+  yoga: ChildServer;
   mesh: ChildServer;
   storeId: string;
 }
 
-const PATHS = ['upstream', 'direct', 'gateway', 'mesh'] as const;
+const PATHS = ['upstream', 'direct', 'yoga', 'gateway', 'mesh'] as const;
 type Path = (typeof PATHS)[number];
 const PATH_NAMES: Record<Path, string> = {
   upstream: 'emulator alone',
   direct: 'direct SDK',
+  yoga: 'bare yoga',
   gateway: 'gateway',
   mesh: 'GraphQL Mesh',
 };
 const PROCESS_NAMES: Record<Path, string> = {
   upstream: 'src/emulator/main.ts (serves every path)',
   direct: 'bench/direct-sdk.ts',
+  yoga: 'bench/bare-yoga.ts',
   gateway: 'dist/server.js',
   mesh: 'Hive Gateway',
 };
@@ -124,6 +127,8 @@ function request(
       };
     case 'direct':
       return { url: `${targets.direct.url}/vector_stores/${storeId}`, method: 'GET', headers: {} };
+    case 'yoga':
+      return { url: targets.yoga.url, ...graphql(QUERY) };
     case 'gateway':
       return { url: targets.gateway.url, ...graphql(QUERY) };
     case 'mesh':
@@ -289,6 +294,38 @@ const ISSUE_RATIOS: [string, string, [Path, Path], (round: Round) => number][] =
 ];
 
 /**
+ * Where the floor lies: bare yoga against the direct path and Mesh, and the gateway against bare
+ * yoga, at the cells of the issue's targets.
+ */
+const FLOOR_RATIOS: typeof ISSUE_RATIOS = [
+  [
+    'bare yoga/direct CPU per request, +0 ms upstream, 16 connections',
+    '0/16',
+    ['yoga', 'direct'],
+    (r) => r.cpuMsPerRequest,
+  ],
+  [
+    'gateway/bare yoga CPU per request, +0 ms upstream, 16 connections',
+    '0/16',
+    ['gateway', 'yoga'],
+    (r) => r.cpuMsPerRequest,
+  ],
+  [
+    'bare yoga/GraphQL Mesh requests/s, +0 ms upstream, 64 connections',
+    '0/64',
+    ['yoga', 'mesh'],
+    (r) => r.requestsPerSecond,
+  ],
+  ['bare yoga/direct p50, +50 ms upstream, 16 connections', '50/16', ['yoga', 'direct'], (r) => r.p50],
+  [
+    'bare yoga/direct requests/s, +50 ms upstream, 64 connections',
+    '50/64',
+    ['yoga', 'direct'],
+    (r) => r.requestsPerSecond,
+  ],
+];
+
+/**
  * `vectorStore(id) { name }` through the gateway, the same SDK call made directly, and Mesh's
  * generated equivalent, at concurrency 1, 16 and 64, with the emulator adding each of
  * `latenciesMs` to every call.
@@ -317,12 +354,19 @@ export async function overheadScenario(options: {
       urlPattern: /listening at (\S+)/,
     });
     started.push(direct);
+    const yoga = await startChild({
+      name: 'overhead-yoga',
+      entry: 'bench/bare-yoga.ts',
+      env: { OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: emulator.baseURL },
+      urlPattern: /listening at (\S+)/,
+    });
+    started.push(yoga);
     const mesh = await startMeshProcess({ name: 'overhead-mesh', upstream });
     started.push(mesh);
 
     const openai = new OpenAI({ apiKey: API_KEY, baseURL: emulator.baseURL });
     const { id: storeId } = await openai.vectorStores.create({ name: STORE_NAME });
-    const targets: Targets = { emulator, gateway, direct, mesh, storeId };
+    const targets: Targets = { emulator, gateway, direct, yoga, mesh, storeId };
     await emulator.setFaults({});
     await checkAnswers(targets);
     // At rest: started and one request answered (lazy set-up done), before any load.
@@ -354,7 +398,7 @@ export async function overheadScenario(options: {
             String(m.errors),
             `${m.cpuMsPerRequest.toFixed(2)} ms`,
             m.callsPerRequest.toFixed(3),
-            path === 'gateway' ? `**${vsDirect}**` : path === 'mesh' ? vsDirect : '',
+            path === 'gateway' ? `**${vsDirect}**` : path === 'mesh' || path === 'yoga' ? vsDirect : '',
             m.rounds.map((round) => `${round.requestsPerSecond.toFixed(0)}/s ${ms(round.p50)}`).join('; '),
           ]);
         }
@@ -381,13 +425,14 @@ export async function overheadScenario(options: {
         mib(peakRss),
       ]);
     }
-    for (const [measure, cell, paths, pick] of ISSUE_RATIOS) {
+    for (const [measure, cell, paths, pick] of [...ISSUE_RATIOS, ...FLOOR_RATIOS]) {
       const measured = cells.get(cell);
       if (!measured) continue;
       const entry = ratio(measured, paths, pick);
       ratioRows.push([measure, `**${times(entry.median)}**`, entry.perRound.map(times).join('; ')]);
       // The p50 ratio at +50 ms and 16 connections is a headline already, with its target.
-      if (cell !== '50/16') headlines.push({ measure: `Overhead: ${measure}`, value: withRounds(entry) });
+      if (cell !== '50/16' || paths[1] !== 'direct')
+        headlines.push({ measure: `Overhead: ${measure}`, value: withRounds(entry) });
     }
   } finally {
     await Promise.all(started.map((child) => child.close()));
@@ -399,8 +444,9 @@ export async function overheadScenario(options: {
       '**gateway**: `POST /graphql` with `query Overhead($id: ID!) { vectorStore(id: $id) { name } }` to the compiled `dist/server.js` (one SDK call, `GET /v1/vector_stores/{id}`, per request).',
       '**direct SDK**: `GET /vector_stores/{id}` to bench/direct-sdk.ts, a bare `node:http` server in its own process whose handler awaits `client.vectorStores.retrieve(id)` with a stock `openai` client and answers `{"name": ...}`: the same SDK call behind the same kind of HTTP hop, without GraphQL.',
       `**GraphQL Mesh**: \`POST /graphql\` with \`${MESH_QUERY}\` to Hive Gateway serving the supergraph that GraphQL Mesh composes from vendor/openai/openapi.vector-stores.json (${meshVersions()}; bench/peers/mesh, installed by the bench with \`npm ci --ignore-scripts\` into ~/.cache/vector-store-gateway/mesh-<hash of package.json and lock>, composed afresh each run). One process (\`--fork 1\`), otherwise the recipe's configuration and Hive Gateway's defaults, which write no log line per request. One \`GET /v1/vector_stores/{id}\` per request.`,
+      "**bare yoga**: `POST /graphql` with the gateway's query to bench/bare-yoga.ts, graphql-yoga 5 as it comes (`createYoga` with its defaults and no plugin added) over a two-type schema whose resolver awaits the same stock `openai` client call: what yoga and graphql-js cost before any gateway does anything of its own, the floor under any yoga-based path (Hive Gateway included).",
       '**emulator alone**: autocannon straight at `GET /v1/vector_stores/{id}` of the emulator: the floor every path sits on.',
-      `autocannon drives each path with the given number of connections, each sending its next request when its answer arrives. Per upstream latency and concurrency: ${timing.rounds} rounds, each one driving the four paths in turn (the first path rotates from round to round), each for ${timing.warmupSeconds} s unmeasured then ${timing.roundSeconds} s measured. Before any of it each path had ${timing.initialWarmupSeconds} s of load at 16 connections (JIT, pools). The emulator adds the latency to every /v1 call (\`latencyMs\` fault, no jitter).`,
+      `autocannon drives each path with the given number of connections, each sending its next request when its answer arrives. Per upstream latency and concurrency: ${timing.rounds} rounds, each one driving the five paths in turn (the first path rotates from round to round), each for ${timing.warmupSeconds} s unmeasured then ${timing.roundSeconds} s measured. Before any of it each path had ${timing.initialWarmupSeconds} s of load at 16 connections (JIT, pools). The emulator adds the latency to every /v1 call (\`latencyMs\` fault, no jitter).`,
       "Requests/s, p50, p99 and server CPU / request are the median of the rounds; the last column lists every round's requests/s and p50. p50 and p99 are exact percentiles of a round's 2xx answer latencies (autocannon per-response timings). Errors (all rounds): connection errors, timeouts, non-2xx, and answers without the store name or with `errors`. Server CPU / request: user + system CPU time of the serving process (emulator, direct server, gateway or Hive Gateway; /proc/PID/stat) over a measured window, divided by the requests answered in it (coarse at low rates: the kernel counts CPU time in 10 ms ticks, and idle background work is spread over few requests). Upstream calls / request: the emulator's request count across the path's measured windows (read once it stops moving) over the requests autocannon sent in them, the ones cut off at a window's end included. The p50 ratio is the path's p50 over the direct SDK's p50 in the same round, median of the rounds.",
       `The gateway runs with its defaults, among them at most ${UPSTREAM_CONCURRENCY} upstream calls in flight per credential (\`UPSTREAM_CONCURRENCY\`): at 64 connections the calls past ${UPSTREAM_CONCURRENCY} wait for a slot, where neither the direct path's stock SDK client nor Hive Gateway, as configured, limits them. With no added latency every path is CPU-bound on this 2-core machine, shared by autocannon, the server and the emulator.`,
       'Memory: VmRSS of each serving process (/proc/PID/status) at rest (started, one request answered, 1 s idle, before any load) and after the last measured round, and its peak (VmHWM) since it started.',

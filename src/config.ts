@@ -80,6 +80,9 @@ const SettingsSchema = z.object({
   UPSTREAM_READ_RETRIES: integer(0, 5).default(defaultUpstreamPolicy.readRetries),
   UPSTREAM_MAX_RETRY_AFTER_SECONDS: integer(0, 600).default(defaultUpstreamPolicy.maxRetryAfterSeconds),
   UPSTREAM_CONCURRENCY: integer(1, 1000).default(defaultUpstreamPolicy.concurrency),
+  STORE_WRITES_PER_MINUTE: integer(1, OPENAI_LIMITS.storeWritesPerMinute).default(
+    defaultUpstreamPolicy.storeWritesPerMinute,
+  ),
   MAX_QUERY_DEPTH: integer(1, 100).default(defaultQueryLimits.maxDepth),
   MAX_QUERY_ALIASES: integer(0, 1000).default(defaultQueryLimits.maxAliases),
   MAX_QUERY_TOKENS: integer(10, 100_000).default(defaultQueryLimits.maxTokens),

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     ? await (await import('./replicas/index.ts')).connectReplicas(settings.REDIS_URL, {
         callTimeoutMs: settings.UPSTREAM_TIMEOUT_MS,
         readCacheTtlMs: settings.RESPONSE_CACHE_TTL_MS,
+        storeWritesPerMinute: settings.STORE_WRITES_PER_MINUTE,
       })
     : undefined;
 
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
       readRetries: settings.UPSTREAM_READ_RETRIES,
       maxRetryAfterSeconds: settings.UPSTREAM_MAX_RETRY_AFTER_SECONDS,
       concurrency: settings.UPSTREAM_CONCURRENCY,
+      storeWritesPerMinute: settings.STORE_WRITES_PER_MINUTE,
     },
     uploads: {
       maxFileBytes: settings.MAX_UPLOAD_FILE_BYTES,

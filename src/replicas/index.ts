@@ -26,6 +26,8 @@ export async function connectReplicas(
     callTimeoutMs: number;
     /** How long a read is answered from the shared cache; 0: no cache. */
     readCacheTtlMs: number;
+    /** Attach writes a minute per vector store, counted across replicas. */
+    storeWritesPerMinute: number;
   },
 ): Promise<{ sharing: ReplicaSharing; replicaId: string; close(): Promise<void> }> {
   const replicaId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -34,7 +36,10 @@ export async function connectReplicas(
   return {
     sharing: {
       polls: redisPollSharing(redis),
-      pacing: redisPacing(redis, options.callTimeoutMs),
+      pacing: redisPacing(redis, {
+        acquireTimeoutMs: options.callTimeoutMs,
+        storeWritesPerMinute: options.storeWritesPerMinute,
+      }),
       caps: redisCaps(redis),
       ...(options.readCacheTtlMs > 0 ? { readCache: redisReadCache(redis, options.readCacheTtlMs) } : {}),
       leftovers,

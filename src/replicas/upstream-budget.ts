@@ -1,6 +1,13 @@
+import { RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
 import { Semaphore, TimeoutError } from 'redis-semaphore';
 import type { ConcurrencyLimit } from '../concurrency.ts';
-import { localPacing, type PacingSource, sharedCredentialId, waitUntil } from '../upstream/index.ts';
+import {
+  localPacing,
+  type PacingSource,
+  STORE_WRITES_WINDOW_SECONDS,
+  sharedCredentialId,
+  waitUntil,
+} from '../upstream/index.ts';
 import type { SharedRedis } from './redis.ts';
 
 /**
@@ -16,10 +23,17 @@ export const COOL_DOWNS = `${PREFIX}cool-downs`;
 
 /**
  * A credential's upstream budget across replicas: its concurrency limit counted over all of them,
- * and one cool-down after a 429, which every replica honours. Each replica keeps its own limit
- * as well, so no more of its calls than the limit ever wait on Redis.
+ * one cool-down after a 429, which every replica honours, and each store's attach writes of the
+ * minute (rate-limiter-flexible's Redis counter; this replica's own count stands in while Redis
+ * is unreachable). Each replica keeps its own concurrency limit as well, so no more of its calls
+ * than the limit ever wait on Redis.
  */
-export function redisPacing(redis: SharedRedis, acquireTimeoutMs: number): PacingSource {
+export function redisPacing(
+  redis: SharedRedis,
+  options: { acquireTimeoutMs: number; storeWritesPerMinute: number },
+): PacingSource {
+  const { acquireTimeoutMs } = options;
+  const window = { points: options.storeWritesPerMinute, duration: STORE_WRITES_WINDOW_SECONDS };
   const { commands, subscriber } = redis;
   /** Cool-downs heard, by credential id: until when (epoch ms). */
   const coolUntil = new Map<string, number>();
@@ -44,6 +58,12 @@ export function redisPacing(redis: SharedRedis, acquireTimeoutMs: number): Pacin
   void subscriber.subscribe(COOL_DOWNS).catch(() => {});
 
   return {
+    storeWrites: new RateLimiterRedis({
+      storeClient: commands,
+      keyPrefix: `${PREFIX}store-writes`,
+      ...window,
+      insuranceLimiter: new RateLimiterMemory(window),
+    }),
     forCredential(credential, concurrency) {
       const id = sharedCredentialId(credential);
       const local = localPacing.forCredential(credential, concurrency).limit;

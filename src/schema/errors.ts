@@ -93,7 +93,8 @@ builder.objectType(RateLimitedError, {
   fields: (t) => ({
     retryAfter: t.int({
       nullable: true,
-      description: 'Seconds to wait before trying again, when OpenAI said.',
+      description:
+        "Seconds to wait before trying again, when known: OpenAI's Retry-After, or when the store's attach writes of the minute run out.",
       resolve: (error) => error.retryAfter,
     }),
   }),

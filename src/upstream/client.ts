@@ -1,7 +1,9 @@
 import OpenAI from 'openai';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { ConcurrencyLimit } from '../concurrency.ts';
 import type { LeftoverLog } from './leftovers.ts';
-import { localPacing, type PacingSource } from './pacing.ts';
+import { OPENAI_LIMITS } from './openai-limits.ts';
+import { localPacing, localStoreWrites, type PacingSource } from './pacing.ts';
 import { noReadCache, type ReadCache } from './read-cache.ts';
 import { upstreamFetch } from './transport.ts';
 
@@ -26,6 +28,11 @@ export interface UpstreamPolicy {
    */
   maxRetryAfterSeconds: number;
   /**
+   * Attach writes a minute per vector store, across credentials (and replicas, with REDIS_URL):
+   * OpenAI's own limit unless lowered, for a store other writers share.
+   */
+  storeWritesPerMinute: number;
+  /**
    * Upstream requests in flight at once per credential, across all requests; more wait their turn.
    * A flood guard, not a rate limit: at 50 ms a call, 128 slots carry 2,560 calls/s, well past what
    * 64 busy clients need (32 capped them at 640/s), yet a burst of clients against an upstream that
@@ -38,6 +45,7 @@ export const defaultUpstreamPolicy: UpstreamPolicy = {
   readRetries: 2,
   callTimeoutMs: 30_000,
   maxRetryAfterSeconds: 10,
+  storeWritesPerMinute: OPENAI_LIMITS.storeWritesPerMinute,
   concurrency: 128,
 };
 
@@ -50,6 +58,8 @@ export interface UpstreamClient {
   readonly sdk: OpenAI;
   readonly credential: UpstreamCredential;
   readonly limit: ConcurrencyLimit;
+  /** Each vector store's attach writes of the minute (OPENAI_LIMITS.storeWritesPerMinute). */
+  readonly storeWrites: RateLimiterAbstract;
   /** Where its calls' leftovers are written down for other replicas; none for a caller's own key. */
   readonly leftovers?: LeftoverLog | undefined;
 }
@@ -60,6 +70,7 @@ export function createUpstreamClient(
   pacingSource: PacingSource = localPacing,
   readCache: ReadCache = noReadCache,
   leftovers?: LeftoverLog,
+  storeWrites = pacingSource.storeWrites ?? localStoreWrites(policy.storeWritesPerMinute),
 ): UpstreamClient {
   const pacing = pacingSource.forCredential(credential, policy.concurrency);
   const { limit } = pacing;
@@ -85,7 +96,7 @@ export function createUpstreamClient(
     // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
     logLevel: 'off',
   });
-  return { sdk, credential, limit, leftovers };
+  return { sdk, credential, limit, storeWrites, leftovers };
 }
 
 /**
@@ -141,13 +152,15 @@ export function createUpstreamClients(
 ): UpstreamClients {
   const { pacing = localPacing, readCache = noReadCache } = shared;
   const leftovers = shared.leftovers?.log;
+  // One count per store for the whole process: the limit is the store's, whoever writes.
+  const storeWrites = pacing.storeWrites ?? localStoreWrites(policy.storeWritesPerMinute);
   if (!credentials.has(defaultName)) {
     throw new Error('At least one credential is needed, and the default must be one of them.');
   }
   const clients = new Map(
     [...credentials].map(([name, credential]) => [
       name,
-      createUpstreamClient(credential, policy, pacing, readCache, leftovers),
+      createUpstreamClient(credential, policy, pacing, readCache, leftovers, storeWrites),
     ]),
   );
   const upstreamOfCallers = credentials.get(defaultName);
@@ -166,6 +179,8 @@ export function createUpstreamClients(
         policy,
         pacing,
         readCache,
+        undefined,
+        storeWrites,
       );
     },
   };

@@ -19,6 +19,7 @@ export {
   localPacing,
   type PacedCredential,
   type PacingSource,
+  STORE_WRITES_WINDOW_SECONDS,
   sharedCredentialId,
   waitUntil,
 } from './pacing.ts';

@@ -12,6 +12,11 @@ export const OPENAI_LIMITS = {
   searchResults: { default: 10, max: 50 },
   /** Files of one file batch. */
   batchFiles: 2000,
+  /**
+   * Attach writes to one vector store a minute: `POST /vector_stores/{id}/files` and
+   * `/file_batches` together (the spec's rate-limit note on the attach endpoint).
+   */
+  storeWritesPerMinute: 300,
   /** `file_ids` when creating a store. */
   createStoreFileIds: 500,
   /** Metadata and attributes: pairs, key length, string value length. */

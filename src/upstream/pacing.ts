@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { type RateLimiterAbstract, RateLimiterMemory } from 'rate-limiter-flexible';
 import { type ConcurrencyLimit, createConcurrencyLimit } from '../concurrency.ts';
 
 /** The credential, as far as pacing needs it: what it is, and how many calls it may have out. */
@@ -26,6 +27,16 @@ export interface CredentialPacing {
 
 export interface PacingSource {
   forCredential(credential: PacedCredential, concurrency: number): CredentialPacing;
+  /** Each vector store's attach writes of the minute across replicas; unless given, per process. */
+  readonly storeWrites?: RateLimiterAbstract;
+}
+
+/** The window OpenAI's per-store write limit counts in. */
+export const STORE_WRITES_WINDOW_SECONDS = 60;
+
+/** A store-write counter of this process (rate-limiter-flexible), shared by all its credentials. */
+export function localStoreWrites(perMinute: number): RateLimiterAbstract {
+  return new RateLimiterMemory({ points: perMinute, duration: STORE_WRITES_WINDOW_SECONDS });
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 } from './file-upload.ts';
 import { type Leftover, LeftoverNotes } from './leftovers.ts';
 import { type PartedUploadOptions, uploadInParts } from './parted-upload.ts';
+import { storeWriteTurn } from './store-writes.ts';
 import type {
   FileBatch,
   FileContent,
@@ -222,9 +223,10 @@ export class Upstream {
     vectorStoreId: string,
     body: OpenAI.VectorStores.FileBatchCreateParams,
   ): Promise<FileBatch> {
-    return this.write('vectorStores.fileBatches.create', (options) =>
-      this.sdk.vectorStores.fileBatches.create(vectorStoreId, body, options),
-    );
+    return this.write('vectorStores.fileBatches.create', async (options) => {
+      await this.storeWriteTurn(vectorStoreId, options.signal);
+      return this.sdk.vectorStores.fileBatches.create(vectorStoreId, body, options);
+    });
   }
 
   cancelFileBatch(vectorStoreId: string, batchId: string): Promise<FileBatch> {
@@ -235,9 +237,10 @@ export class Upstream {
 
   /** Attaches one file (`addFiles` goes through batches). */
   attachFile(vectorStoreId: string, body: OpenAI.VectorStores.FileCreateParams): Promise<VectorStoreFile> {
-    return this.write('vectorStores.files.create', (options) =>
-      this.sdk.vectorStores.files.create(vectorStoreId, body, options),
-    );
+    return this.write('vectorStores.files.create', async (options) => {
+      await this.storeWriteTurn(vectorStoreId, options.signal);
+      return this.sdk.vectorStores.files.create(vectorStoreId, body, options);
+    });
   }
 
   /** The parsed text of one file of a store. */
@@ -292,6 +295,12 @@ export class Upstream {
    */
   settleLeftovers(): void {
     this.leftovers?.dropAll();
+  }
+
+  /** An attach write waits for the store's turn (store-writes.ts), within the call's deadline. */
+  private storeWriteTurn(vectorStoreId: string, signal: AbortSignal | null | undefined): Promise<void> {
+    const store = { baseURL: this.sdk.baseURL, vectorStoreId };
+    return storeWriteTurn(this.client.storeWrites, store, this.policy.maxRetryAfterSeconds, signal);
   }
 
   private noteLeftover(entry: Leftover) {

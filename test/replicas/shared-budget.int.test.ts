@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COOL_DOWNS } from '../../src/replicas/upstream-budget.ts';
 import { type GraphQLResponse, TEST_API_KEY } from '../support/gateway.ts';
 import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 
 const KEY = TEST_API_KEY.slice(-8);
+const ATTACH = 'POST /v1/vector_stores/{vector_store_id}/files';
 
 /** Handled at once, so a test that fails early leaves no rejection unhandled; `unsettled` rethrows. */
 function settled<T>(pending: Promise<T>): Promise<{ value: T } | { error: unknown }> {
@@ -112,4 +114,49 @@ describe("a credential's upstream budget shared by replicas through Redis", () =
     for (const answer of answers.slice(1)) expect(answer.data).toEqual({ s0: { name: 'other' } });
     expect(emulator.stats().total - before).toBeGreaterThanOrEqual(during.length);
   }, 90_000);
+
+  it("counts each store's attach writes of the minute over 3 replicas: 5 a minute lets 5 through", async () => {
+    set = await startReplicaSet({ count: 3, settings: { STORE_WRITES_PER_MINUTE: '5' } });
+    const { emulator, openai, replicas } = set;
+    const [busy, quiet] = await Promise.all([
+      openai.vectorStores.create({ name: 'busy' }),
+      openai.vectorStores.create({ name: 'quiet' }),
+    ]);
+    const files = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) =>
+        openai.files.create({
+          file: await toFile(Buffer.from(`file ${i}`), `f${i}.txt`),
+          purpose: 'assistants',
+        }),
+      ),
+    );
+    const attach = (replica: number, storeId: string, fileId: string) =>
+      query(
+        replicas[replica % replicas.length]!.url,
+        `mutation { attachFile(input: { vectorStoreId: "${storeId}", fileId: "${fileId}" }) {
+          __typename ... on RateLimitedError { message retryAfter } } }`,
+      );
+    // Nine writes to one store, three from each replica at once; each replica alone would allow 5.
+    const answers = await Promise.all(files.slice(0, 9).map((file, i) => attach(i, busy.id, file.id)));
+    const kinds = answers.map((answer) => (answer.data?.attachFile as { __typename: string }).__typename);
+    expect(kinds.filter((kind) => kind === 'AttachFilePayload')).toHaveLength(5);
+    const refused = answers
+      .map(
+        (answer) => answer.data?.attachFile as { __typename: string; message?: string; retryAfter?: number },
+      )
+      .filter((answer) => answer.__typename === 'RateLimitedError');
+    expect(refused).toHaveLength(4);
+    for (const answer of refused) {
+      expect(answer.message).toMatch(
+        /^The store takes at most 5 attach writes a minute\. Retry after \d+ s\.$/,
+      );
+      expect(answer.retryAfter).toBeGreaterThan(10);
+    }
+    expect(set.routeCalls(ATTACH)).toBe(5);
+    // Another store has writes of its own.
+    const other = await attach(0, quiet.id, files[9]!.id);
+    expect(other.data).toEqual({ attachFile: { __typename: 'AttachFilePayload' } });
+    expect(set.routeCalls(ATTACH)).toBe(6);
+    expect(emulator.inspect().files).toBe(10);
+  }, 60_000);
 });
