@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
+import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 
 /**
  * The gateway's one concurrency primitive: at most `limit` tasks run at once, the others wait in
@@ -34,4 +36,30 @@ export function mapConcurrent<T, R>(
   fn: (item: T, index: number) => Promise<R>,
 ): Promise<R[]> {
   return pLimit(limit).map(items, fn);
+}
+
+/**
+ * Waits for one of `key`'s points in a rate limiter's window (rate-limiter-flexible: in this
+ * process, or in Redis across replicas). Resolves with 0 once it has one, or, without waiting,
+ * with the wait in ms when that is longer than `maxWaitMs`. A counter that cannot be reached
+ * (Redis away) lets the caller go rather than stop it.
+ */
+export async function turnOf(
+  limiter: RateLimiterAbstract,
+  key: string,
+  maxWaitMs: number,
+  signal?: AbortSignal | null,
+): Promise<number> {
+  for (;;) {
+    let waitMs: number;
+    try {
+      await limiter.consume(key);
+      return 0;
+    } catch (refused) {
+      if (!(refused instanceof RateLimiterRes)) return 0;
+      waitMs = refused.msBeforeNext;
+    }
+    if (waitMs > maxWaitMs) return waitMs;
+    await sleep(waitMs, undefined, signal ? { signal } : {});
+  }
 }

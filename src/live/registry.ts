@@ -249,8 +249,23 @@ export class LiveRegistry {
     let share = this.shares.get(key);
     if (!share) {
       // A sliding window: no more reads in any second than the rate, never a burst at its edge.
-      const queue = new PQueue({ intervalCap: this.limits.pollsPerSecond, interval: 1000, strict: true });
-      share = { pollers: 0, watches: 0, throttle: (read, signal) => queue.add(read, { signal }) };
+      const rate = this.limits.pollsPerSecond;
+      const queue = new PQueue({ intervalCap: rate, interval: 1000, strict: true });
+      // With replicas, the rate holds across them too: a read also waits for the shared second.
+      const shared = this.options.sharing;
+      const id = shared && sharedCredentialId(owner.client.credential);
+      const paced: Share['throttle'] =
+        shared && id
+          ? (read, signal) =>
+              queue.add(
+                async () => {
+                  await shared.turn(id, rate, signal);
+                  return read();
+                },
+                { signal },
+              )
+          : (read, signal) => queue.add(read, { signal });
+      share = { pollers: 0, watches: 0, throttle: paced };
       this.shares.set(key, share);
     }
     return share;

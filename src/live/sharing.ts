@@ -29,6 +29,11 @@ export interface PollMembership {
 export interface PollSharing {
   /** Joins the replicas watching `key` (credential and object, the same on every replica). */
   join(key: string, member: PollMember): PollMembership;
+  /**
+   * Waits for one of the credential's `perSecond` status reads of this second, counted across
+   * replicas (the shared credential id); rejects when `signal` aborts.
+   */
+  turn(credentialId: string, perSecond: number, signal: AbortSignal): Promise<void>;
 }
 
 /**

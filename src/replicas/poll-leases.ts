@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { turnOf } from '../concurrency.ts';
 import type { PollMember, PollMembership, PollSharing, SharedPollEvent } from '../live/sharing.ts';
 import type { SharedRedis } from './redis.ts';
 
@@ -60,7 +62,22 @@ export function redisPollSharing(redis: SharedRedis): PollSharing {
     for (const listener of [...listeners]) listener(envelope);
   });
 
+  // One counter per rate (the setting is one per process, so in practice one).
+  const windows = new Map<number, RateLimiterRedis>();
   return {
+    async turn(credentialId, perSecond, signal) {
+      let window = windows.get(perSecond);
+      if (!window) {
+        window = new RateLimiterRedis({
+          storeClient: commands,
+          keyPrefix: `${PREFIX}polls`,
+          points: perSecond,
+          duration: 1,
+        });
+        windows.set(perSecond, window);
+      }
+      await turnOf(window, credentialId, Number.POSITIVE_INFINITY, signal);
+    },
     join(key: string, member: PollMember): PollMembership {
       const keys = {
         lease: `${PREFIX}lease:${key}`,

@@ -21,14 +21,17 @@ const CHANGING = /"status"\s*:\s*"(in_progress|cancelling)"|"in_progress"\s*:\s*
  */
 export function redisReadCache(redis: SharedRedis, ttlMs: number): ReadCache {
   const { commands } = redis;
+  const clearOf = async (id: string) => {
+    const index = `${PREFIX}${id}:keys`;
+    const keys = await commands.smembers(index);
+    if (keys.length > 0) await commands.del(...keys, index);
+  };
   return {
+    forget: (credential) => clearOf(sharedCredentialId(credential)).catch(() => {}),
     wrap(transport, credential) {
       const id = sharedCredentialId(credential);
       const index = `${PREFIX}${id}:keys`;
-      const clear = async () => {
-        const keys = await commands.smembers(index);
-        if (keys.length > 0) await commands.del(...keys, index);
-      };
+      const clear = () => clearOf(id);
       return async (input, init) => {
         const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
         if (method !== 'GET') {

@@ -66,6 +66,11 @@ export function redisPacing(
     }),
     forCredential(credential, concurrency) {
       const id = sharedCredentialId(credential);
+      // A cool-down another replica began before this one started.
+      void commands
+        .pttl(`${PREFIX}cool:${id}`)
+        .then((ms) => ms > 0 && extend(id, ms))
+        .catch(() => {});
       const local = localPacing.forCredential(credential, concurrency).limit;
       const limit: ConcurrencyLimit = {
         run: (task) =>
@@ -108,6 +113,10 @@ export function redisPacing(
           if (ms <= 0) return;
           extend(id, ms);
           void commands.publish(COOL_DOWNS, JSON.stringify({ id, ms })).catch(() => {});
+          // Kept as well, for a replica that starts while it lasts (it missed the message).
+          if (untilOf(id) <= Date.now() + ms) {
+            void commands.set(`${PREFIX}cool:${id}`, '1', 'PX', ms).catch(() => {});
+          }
         },
       };
     },

@@ -58,6 +58,12 @@ export interface UpstreamClient {
   readonly sdk: OpenAI;
   readonly credential: UpstreamCredential;
   readonly limit: ConcurrencyLimit;
+  /**
+   * A write sent outside the SDK (a streamed upload, file-upload.ts), budgeted as the SDK's calls
+   * are: it waits out the credential's cool-down (at most `maxWaitMs`), takes a slot, starts a
+   * cool-down when answered 429, and drops the credential's cached reads.
+   */
+  sendOutsideSdk<T>(send: () => Promise<T>, maxWaitMs: number): Promise<T>;
   /** Each vector store's attach writes of the minute (OPENAI_LIMITS.storeWritesPerMinute). */
   readonly storeWrites: RateLimiterAbstract;
   /** Where its calls' leftovers are written down for other replicas; none for a caller's own key. */
@@ -96,7 +102,31 @@ export function createUpstreamClient(
     // The SDK's debug logging prints request bodies; the gateway logs upstream calls itself.
     logLevel: 'off',
   });
-  return { sdk, credential, limit, storeWrites, leftovers };
+  const sendOutsideSdk = async <T>(send: () => Promise<T>, maxWaitMs: number): Promise<T> => {
+    await readCache.forget(credential);
+    try {
+      await pacing.ready(AbortSignal.timeout(maxWaitMs));
+    } catch {
+      // As the SDK's own calls meet it: a rate limit, not a cancelled request.
+      throw new OpenAI.RateLimitError(
+        429,
+        undefined,
+        'The credential is still cooling down after a 429.',
+        new Headers(),
+      );
+    }
+    try {
+      return await limit.run(send);
+    } catch (error) {
+      if (error instanceof OpenAI.APIError && error.status === 429) {
+        pacing.coolDown(retryAfterSeconds(error.headers) ?? 0);
+      }
+      throw error;
+    } finally {
+      await readCache.forget(credential);
+    }
+  };
+  return { sdk, credential, limit, sendOutsideSdk, storeWrites, leftovers };
 }
 
 /**

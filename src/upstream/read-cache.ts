@@ -6,6 +6,8 @@ import type { PacedCredential } from './pacing.ts';
  */
 export interface ReadCache {
   wrap(transport: typeof fetch, credential: PacedCredential): typeof fetch;
+  /** Drops the credential's entries: a write made outside the SDK's transport (a streamed upload). */
+  forget(credential: PacedCredential): Promise<void>;
 }
 
-export const noReadCache: ReadCache = { wrap: (transport) => transport };
+export const noReadCache: ReadCache = { wrap: (transport) => transport, forget: () => Promise.resolve() };

@@ -1,5 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { type RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { turnOf } from '../concurrency.ts';
 import { UpstreamError } from './errors.ts';
 
 /**
@@ -14,24 +14,12 @@ export async function storeWriteTurn(
   signal?: AbortSignal | null,
 ): Promise<void> {
   const key = `${store.baseURL}|${store.vectorStoreId}`;
-  for (;;) {
-    let waitMs: number;
-    try {
-      await writes.consume(key);
-      return;
-    } catch (refused) {
-      // Anything but the counter's own refusal (its store unreachable) lets the write go.
-      if (!(refused instanceof RateLimiterRes)) return;
-      waitMs = refused.msBeforeNext;
-    }
-    if (waitMs > maxWaitSeconds * 1000) {
-      const seconds = Math.ceil(waitMs / 1000);
-      throw new UpstreamError(
-        'RATE_LIMITED',
-        `The store takes at most ${writes.points} attach writes a minute. Retry after ${seconds} s.`,
-        { retryAfterSeconds: seconds },
-      );
-    }
-    await sleep(waitMs, undefined, signal ? { signal } : {});
-  }
+  const refusedMs = await turnOf(writes, key, maxWaitSeconds * 1000, signal);
+  if (refusedMs === 0) return;
+  const seconds = Math.ceil(refusedMs / 1000);
+  throw new UpstreamError(
+    'RATE_LIMITED',
+    `The store takes at most ${writes.points} attach writes a minute. Retry after ${seconds} s.`,
+    { retryAfterSeconds: seconds },
+  );
 }

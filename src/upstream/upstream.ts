@@ -329,20 +329,22 @@ export class Upstream {
     const startedAt = Math.floor(Date.now() / 1000);
     const sending = { filename: sentFilename(file.filename), purpose: options.purpose, at: startedAt };
     const note = await this.noteLeftover({ kind: 'sending', ...sending });
+    let handedOver = false;
     try {
       const created = await this.run(
         'files.create',
         () =>
-          this.client.limit.run(() =>
-            uploadFileStream(uploadTarget(this.client), file, {
+          this.client.sendOutsideSdk(() => {
+            handedOver = true;
+            return uploadFileStream(uploadTarget(this.client), file, {
               ...options,
               timeoutMs: this.policy.callTimeoutMs,
               onBodySent: (bytes) => {
                 sent = { bytes, at: startedAt };
                 note.update({ kind: 'sending', ...sending, bytes });
               },
-            }),
-          ),
+            });
+          }, this.policy.callTimeoutMs),
         { retries: 0, cancellable: false, deadline: false },
       );
       note.update({ kind: 'file', fileId: created.id });
@@ -356,6 +358,11 @@ export class Upstream {
         }
       }
       note.drop();
+      // A cool-down that outlasted the wait: the stream was never read, and must not stay open.
+      if (!handedOver) {
+        file.body.on('error', () => {});
+        file.body.destroy();
+      }
       throw sourceError ?? error;
     }
   }

@@ -30,11 +30,13 @@ describe('replicas sharing one Redis', () => {
       expect(answer.data).toEqual({ vectorStores: { nodes: [{ name: 'shared' }] } });
     }
     expect(set.routeCalls(LIST_ROUTE)).toBe(3);
-    // Each replica holds its two connections, named after its pid.
+    // Each replica holds its two connections, named after its replica id (host, pid, a random part).
     const clients = String(await set.redis.client.client('LIST'));
     for (const replica of set.replicas) {
       expect(clients).toContain(`name=vector-store-gateway:`);
-      expect(clients.match(new RegExp(`:${replica.pid}:(commands|subscriber) `, 'g'))).toHaveLength(2);
+      expect(
+        clients.match(new RegExp(`:${replica.pid}:[0-9a-f]{8}:(commands|subscriber) `, 'g')),
+      ).toHaveLength(2);
     }
   }, 90_000);
 

@@ -4,7 +4,9 @@ import { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COOL_DOWNS } from '../../src/replicas/upstream-budget.ts';
 import { type GraphQLResponse, TEST_API_KEY } from '../support/gateway.ts';
+import { PREFLIGHT } from '../support/multipart.ts';
 import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { startServer } from '../support/server-process.ts';
 
 const KEY = TEST_API_KEY.slice(-8);
 const ATTACH = 'POST /v1/vector_stores/{vector_store_id}/files';
@@ -28,6 +30,21 @@ async function query(url: string, text: string): Promise<GraphQLResponse> {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query: text }),
   });
+  return (await response.json()) as GraphQLResponse;
+}
+
+/** One small file through createFiles (a multipart request): streamed to `POST /files`. */
+async function createFile(url: string, name: string): Promise<GraphQLResponse> {
+  const form = new FormData();
+  const query =
+    'mutation ($input: CreateFilesInput!) { createFiles(input: $input) { ... on CreateFilesPayload { files { filename } } } }';
+  form.append(
+    'operations',
+    JSON.stringify({ query, variables: { input: { purpose: 'ASSISTANTS', files: [null] } } }),
+  );
+  form.append('map', JSON.stringify({ 0: ['variables.input.files.0'] }));
+  form.append('0', new Blob(['written during a cool-down']), name);
+  const response = await fetch(url, { method: 'POST', body: form, headers: PREFLIGHT });
   return (await response.json()) as GraphQLResponse;
 }
 
@@ -96,6 +113,8 @@ describe("a credential's upstream budget shared by replicas through Redis", () =
     const limitedAt = Date.now();
     const before = emulator.stats().total;
 
+    // A file streamed to POST /files, which does not go through the SDK, waits it out as well.
+    const upload = settled(createFile(replicas[1]!.url, 'during.txt'));
     // Every replica is asked for the other store, four times a second, during the cool-down.
     const during: Array<ReturnType<typeof settled<GraphQLResponse>>> = [];
     while (Date.now() - limitedAt < 4_000) {
@@ -107,6 +126,11 @@ describe("a credential's upstream budget shared by replicas through Redis", () =
       `calls in the 4 s after a 429 with Retry-After 5, 3 replicas asked ${during.length} times: ${inCoolDown}`,
     );
     expect(inCoolDown).toBeLessThanOrEqual(1);
+    expect(set.routeCalls('POST /v1/files')).toBe(0);
+
+    // Then it goes through.
+    const created = unsettled(await upload);
+    expect(created.data).toEqual({ createFiles: { files: [{ filename: 'during.txt' }] } });
 
     // Then everyone goes on: the first request's retry and every waiting one are answered.
     const answers = await Promise.all([first, ...during].map((answer) => answer.then(unsettled)));
@@ -158,5 +182,35 @@ describe("a credential's upstream budget shared by replicas through Redis", () =
     expect(other.data).toEqual({ attachFile: { __typename: 'AttachFilePayload' } });
     expect(set.routeCalls(ATTACH)).toBe(6);
     expect(emulator.inspect().files).toBe(10);
+  }, 60_000);
+
+  it('lets a replica started during a cool-down wait it out too: it learns of it from Redis', async () => {
+    set = await startReplicaSet({ count: 1 });
+    const limited = await set.openai.vectorStores.create({ name: 'limited' });
+    const other = await set.openai.vectorStores.create({ name: 'other' });
+    const { emulator, replicas } = set;
+    // Longer than the gateway waits within a call: the call fails at once, the cool-down holds.
+    emulator.setFaults({
+      paths: { [`GET /v1/vector_stores/${limited.id}`]: { rateLimitRate: 1, retryAfterSeconds: 15 } },
+    });
+    const refused = await query(replicas[0]!.url, storesQuery([limited.id]));
+    const limitedAt = Date.now();
+    expect(refused.errors?.[0]?.extensions?.code).toBe('RATE_LIMITED');
+    emulator.setFaults(null);
+    const before = emulator.stats().total;
+
+    const late = await startServer({ ...set.settings });
+    try {
+      const startedAfterMs = Date.now() - limitedAt;
+      expect(startedAfterMs, 'the replica must start well within the cool-down').toBeLessThan(10_000);
+      const answer = settled(query(late.url, storesQuery([other.id])));
+      await sleep(12_000 - startedAfterMs);
+      // 12 s into a 15 s cool-down: the late replica has sent nothing.
+      expect(emulator.stats().total - before).toBe(0);
+      expect(unsettled(await answer).data).toEqual({ s0: { name: 'other' } });
+      expect(Date.now() - limitedAt).toBeGreaterThanOrEqual(14_000);
+    } finally {
+      await late.stop('SIGKILL');
+    }
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeGlobalId } from '../../src/schema/ids.ts';
 import { uploadTextFiles } from '../support/gateway.ts';
@@ -122,7 +123,8 @@ describe('status pollers shared by replicas through Redis', () => {
 
     const leases = await set.redis.client.keys('vsg:live:lease:*');
     expect(leases).toHaveLength(1);
-    const holderPid = Number((await set.redis.client.get(leases[0]!))!.split(':').at(-2));
+    // The lease's value is the holder's replica id (host, pid, a random part) and a token.
+    const holderPid = Number((await set.redis.client.get(leases[0]!))!.split(':').at(-3));
     const holder = gateways.findIndex((replica) => replica.pid === holderPid);
     expect(holder).toBeGreaterThanOrEqual(0);
 
@@ -143,4 +145,33 @@ describe('status pollers shared by replicas through Redis', () => {
     // And each survivor's stream then ends.
     for (const { stream } of survivors) expect(await stream.next()).toBeNull();
   }, 120_000);
+
+  it("keeps a credential's poll rate over 3 replicas: 2 a second, whichever replica polls", async () => {
+    set = await startReplicaSet({
+      count: 3,
+      settings: { POLLS_PER_SECOND_PER_CREDENTIAL: '2' },
+      emulator: { processingDelayMs: 0 },
+    });
+    set.emulator.setProcessing({ hold: true });
+    // Nine batches, three watched on each replica: their pollers would read about 4 times each
+    // in their first 1.2 s, 36 reads, and each replica alone would let 2 a second through.
+    const ids = await Promise.all(Array.from({ length: 9 }, () => createBatch(set!, 1)));
+    const before = set.routeCalls(BATCH_ROUTE);
+    const startedAt = Date.now();
+    const { replicas } = set;
+    const streams = ids.map((id, index) =>
+      subscribe<BatchData>(replicas[index % replicas.length]!.url, BATCH_SUBSCRIPTION, { id, deadline: 30 }),
+    );
+    open.push(...streams);
+    // Every stream's first state needs a read of its own, so they come at the shared pace too.
+    const first = await Promise.all(streams.map((stream) => stream.next()));
+    expect(first.map((event) => event?.data?.fileBatch.status)).toEqual(ids.map(() => 'IN_PROGRESS'));
+    await sleep(3_000);
+    const reads = set.routeCalls(BATCH_ROUTE) - before;
+    const seconds = (Date.now() - startedAt) / 1000;
+    // The counter's windows are whole seconds: at most 2 in each, and the seconds the first
+    // reads fell in. Each replica counting alone would have allowed 6 a second.
+    expect(reads).toBeLessThanOrEqual(2 * (Math.ceil(seconds) + 2));
+    expect(reads).toBeGreaterThanOrEqual(9);
+  }, 90_000);
 });

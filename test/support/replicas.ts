@@ -94,6 +94,8 @@ export interface ReplicaSet {
   replicas: Replica[];
   /** The emulator's count of /v1 calls on one route template. */
   routeCalls(route: string): number;
+  /** What each replica was started with: another started with them joins the set's Redis. */
+  settings: Record<string, string>;
   /** Stops every replica, Redis and the emulator; safe to call twice. */
   close(): Promise<void>;
 }
@@ -134,6 +136,7 @@ export async function startReplicaSet(options: {
   openSets.add(close);
   const closedMeanwhile = () => new Error('The replica set was closed while it was starting.');
   let baseURL: string;
+  let settings: Record<string, string>;
   try {
     ({ baseURL } = await emulator.listen());
     if (options.redis !== false) {
@@ -144,7 +147,7 @@ export async function startReplicaSet(options: {
       }
       redis = started;
     }
-    const settings = {
+    settings = {
       OPENAI_API_KEY: TEST_API_KEY,
       OPENAI_BASE_URL: baseURL,
       ...(redis ? { REDIS_URL: redis.url } : {}),
@@ -179,6 +182,7 @@ export async function startReplicaSet(options: {
     openai: new OpenAI({ apiKey: TEST_API_KEY, baseURL, maxRetries: 0 }),
     replicas,
     routeCalls: (route) => emulator.stats().byRoute[route] ?? 0,
+    settings,
     close,
   };
 }
