@@ -66,11 +66,65 @@ export const upstreamFetch: typeof fetch = async (input, init) => {
     return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, answerInit);
   }
   try {
-    return new Response(await answer.body.arrayBuffer(), answerInit);
+    return new BufferedResponse(Buffer.from(await answer.body.arrayBuffer()), answerInit);
   } catch (error) {
     throw failure(error, signal);
   }
 };
+
+/**
+ * A JSON answer read whole: a Response whose readers take the bytes at hand. A Response built
+ * around them would wrap them in a web ReadableStream only for the SDK to read them back out of
+ * it, which showed in the gateway's profile (the stream, and the Response's body extraction).
+ * Whoever asks for `body` (the SDK cancels it before a retry) gets a stream of the same bytes.
+ */
+class BufferedResponse extends Response {
+  #bytes: Buffer | null;
+  #stream: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
+
+  constructor(bytes: Buffer, init: ResponseInit) {
+    super(null, init);
+    this.#bytes = bytes;
+  }
+
+  override get body(): ReadableStream<Uint8Array<ArrayBuffer>> | null {
+    if (this.#bytes !== null) {
+      this.#stream = new Response(new Uint8Array(this.#bytes)).body;
+      this.#bytes = null;
+    }
+    return this.#stream;
+  }
+
+  override get bodyUsed(): boolean {
+    return this.#bytes === null && (this.#stream === null || this.#stream.locked);
+  }
+
+  override async text(): Promise<string> {
+    return this.#stream ? new Response(this.#stream).text() : this.#take().toString('utf8');
+  }
+
+  override async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+
+  override async arrayBuffer(): Promise<ArrayBuffer> {
+    if (this.#stream) return new Response(this.#stream).arrayBuffer();
+    const bytes = this.#take();
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  }
+
+  override clone(): Response {
+    if (this.#stream || this.#bytes === null) return super.clone();
+    return new BufferedResponse(Buffer.from(this.#bytes), this);
+  }
+
+  #take(): Buffer {
+    const bytes = this.#bytes;
+    if (bytes === null) throw new TypeError('Body is unusable: Body has already been read');
+    this.#bytes = null;
+    return bytes;
+  }
+}
 
 /** What `fetch` rejects with: the abort's reason, or a TypeError carrying the network error. */
 function failure(error: unknown, signal: AbortSignal | undefined): unknown {

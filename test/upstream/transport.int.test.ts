@@ -53,6 +53,28 @@ describe('upstreamFetch', () => {
     ]);
   });
 
+  it('hands a JSON answer over read whole, readable once as fetch allows, as text, bytes or a stream', async () => {
+    const base = await serve((_request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json; charset=utf-8' }).end('{"name":"é"}');
+    });
+    const asJson = await upstreamFetch(`${base}/v1/x`);
+    expect(asJson).toBeInstanceOf(Response);
+    expect(asJson.bodyUsed).toBe(false);
+    const copy = asJson.clone();
+    expect(await asJson.json()).toEqual({ name: 'é' });
+    expect(asJson.bodyUsed).toBe(true);
+    await expect(asJson.text()).rejects.toThrow(TypeError);
+    expect(await copy.text()).toBe('{"name":"é"}');
+
+    const asBytes = await upstreamFetch(`${base}/v1/x`);
+    expect(Buffer.from(await asBytes.arrayBuffer()).toString('utf8')).toBe('{"name":"é"}');
+    // As the SDK does before a retry: the body as a stream, read or cancelled.
+    const asStream = await upstreamFetch(`${base}/v1/x`);
+    expect(asStream.body).toBeInstanceOf(ReadableStream);
+    expect(await new Response(asStream.body).text()).toBe('{"name":"é"}');
+    expect(asStream.bodyUsed).toBe(true);
+  });
+
   it('follows a redirect, answers a 204 without a body, and streams a body that is not JSON', async () => {
     const content = 'x'.repeat(256 * 1024);
     const base = await serve((request, _body, response) => {
