@@ -55,6 +55,9 @@ export interface LeftoverNote {
 
 const NOTHING_NOTED: LeftoverNote = { update() {}, drop() {} };
 
+/** Ids of notes, unique in the process (the log is the process's own). */
+let nextNoteId = 0;
+
 /** How long an upload waits for its note to be kept before it goes on without it. */
 const PUT_WAIT_MS = 1_000;
 
@@ -65,7 +68,6 @@ const PUT_WAIT_MS = 1_000;
 export class LeftoverNotes {
   private readonly open = new Map<string, Leftover>();
   private readonly credentialId: string | undefined;
-  private serial = 0;
 
   constructor(
     private readonly log: LeftoverLog | undefined,
@@ -77,7 +79,7 @@ export class LeftoverNotes {
   async note(entry: Leftover): Promise<LeftoverNote> {
     const { log, credentialId } = this;
     if (!log || credentialId === undefined) return NOTHING_NOTED;
-    const id = `${process.pid}.${Date.now().toString(36)}.${(this.serial++).toString(36)}`;
+    const id = (nextNoteId++).toString(36);
     const put = (next: Leftover) => {
       this.open.set(id, next);
       return log.put(id, { ...next, credential: credentialId });

@@ -12,7 +12,7 @@ import {
   sentFilename,
   uploadFileStream,
 } from './file-upload.ts';
-import { type Leftover, LeftoverNotes } from './leftovers.ts';
+import { type Leftover, type LeftoverNote, LeftoverNotes } from './leftovers.ts';
 import { type PartedUploadOptions, uploadInParts } from './parted-upload.ts';
 import { storeWriteTurn } from './store-writes.ts';
 import type {
@@ -393,7 +393,7 @@ export class Upstream {
     }
     const once = { retries: 0, deadline: true };
     let createdAt = 0;
-    let note: { update(entry: Leftover): void; drop(): void } | undefined;
+    let note: LeftoverNote | undefined;
     return uploadInParts(
       file.body,
       bytes,
