@@ -38,11 +38,19 @@ describe('undoing a dead replica leftovers', () => {
   afterEach(() => emulator.close());
 
   const at = () => Math.floor(Date.now() / 1000);
-  const uploadEntry = (upload: { id: string; created_at: number }, filename: string): LoggedLeftover => ({
+  /** An upload of 4 bytes, open; and the leftover its replica would have written down. */
+  const openUpload = (filename: string) =>
+    openai.uploads.create({
+      filename,
+      purpose: 'assistants',
+      bytes: 4,
+      mime_type: 'application/octet-stream',
+    });
+  const uploadEntry = (upload: { id: string; created_at: number; filename: string }): LoggedLeftover => ({
     credential,
     kind: 'upload',
     uploadId: upload.id,
-    filename,
+    filename: upload.filename,
     purpose: 'assistants',
     bytes: 4,
     at: upload.created_at,
@@ -89,32 +97,20 @@ describe('undoing a dead replica leftovers', () => {
   });
 
   it('cancels an open upload', async () => {
-    const upload = await openai.uploads.create({
-      filename: 'big.bin',
-      purpose: 'assistants',
-      bytes: 4,
-      mime_type: 'application/octet-stream',
-    });
+    const upload = await openUpload('big.bin');
     await openai.uploads.parts.create(upload.id, { data: await toFile(Buffer.from('ab'), 'part') });
-    const entry = uploadEntry(upload, 'big.bin');
-    expect(await undo(entry)).toBe(true);
+    expect(await undo(uploadEntry(upload))).toBe(true);
     expect(emulator.inspect()).toMatchObject({ openUploads: 0, uploadPartBytes: 0, files: 0 });
   });
 
   it('deletes the File of an upload completed before its replica saw the answer', async () => {
-    const upload = await openai.uploads.create({
-      filename: 'done.bin',
-      purpose: 'assistants',
-      bytes: 4,
-      mime_type: 'application/octet-stream',
-    });
+    const upload = await openUpload('done.bin');
     const part = await openai.uploads.parts.create(upload.id, {
       data: await toFile(Buffer.from('abcd'), 'part'),
     });
     await openai.uploads.complete(upload.id, { part_ids: [part.id] });
     expect(emulator.inspect().files).toBe(1);
-    const entry = uploadEntry(upload, 'done.bin');
-    expect(await undo(entry)).toBe(true);
+    expect(await undo(uploadEntry(upload))).toBe(true);
     expect(emulator.inspect().files).toBe(0);
     expect(calls).toEqual([
       'main uploads.cancel UPSTREAM_REJECTED',
