@@ -162,13 +162,11 @@ describe("a credential's upstream budget shared by replicas through Redis", () =
       );
     // Nine writes to one store, three from each replica at once; each replica alone would allow 5.
     const answers = await Promise.all(files.slice(0, 9).map((file, i) => attach(i, busy.id, file.id)));
-    const kinds = answers.map((answer) => (answer.data?.attachFile as { __typename: string }).__typename);
-    expect(kinds.filter((kind) => kind === 'AttachFilePayload')).toHaveLength(5);
-    const refused = answers
-      .map(
-        (answer) => answer.data?.attachFile as { __typename: string; message?: string; retryAfter?: number },
-      )
-      .filter((answer) => answer.__typename === 'RateLimitedError');
+    const results = answers.map(
+      (answer) => answer.data?.attachFile as { __typename: string; message?: string; retryAfter?: number },
+    );
+    expect(results.filter((result) => result?.__typename === 'AttachFilePayload')).toHaveLength(5);
+    const refused = results.filter((result) => result?.__typename === 'RateLimitedError');
     expect(refused).toHaveLength(4);
     for (const answer of refused) {
       expect(answer.message).toMatch(
