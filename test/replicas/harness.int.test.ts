@@ -1,18 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { GraphQLResponse } from '../support/gateway.ts';
-import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { closeReplicaSets, query, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 import { startServer } from '../support/server-process.ts';
 
 const LIST_ROUTE = 'GET /v1/vector_stores';
-
-async function query(url: string, text: string): Promise<GraphQLResponse> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: text }),
-  });
-  return (await response.json()) as GraphQLResponse;
-}
 
 describe('replicas sharing one Redis', () => {
   let set: ReplicaSet | undefined;

@@ -1,22 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DASHBOARD } from '../support/dashboard.ts';
-import { type GraphQLResponse, seedStore, uploadTextFiles } from '../support/gateway.ts';
-import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { seedStore, uploadTextFiles } from '../support/gateway.ts';
+import { closeReplicaSets, query, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 
 type Dashboard = { vectorStores: { edges: Array<{ node: { id: string; name: string } }> } };
-
-async function query<T = Record<string, unknown>>(
-  url: string,
-  text: string,
-  variables?: Record<string, unknown>,
-): Promise<GraphQLResponse<T>> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: text, variables }),
-  });
-  return (await response.json()) as GraphQLResponse<T>;
-}
 
 describe('the response cache shared by replicas through Redis', () => {
   let set: ReplicaSet | undefined;

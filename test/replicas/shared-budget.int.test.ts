@@ -4,8 +4,8 @@ import { toFile } from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { COOL_DOWNS } from '../../src/replicas/upstream-budget.ts';
 import { type GraphQLResponse, TEST_API_KEY } from '../support/gateway.ts';
-import { PREFLIGHT } from '../support/multipart.ts';
-import { closeReplicaSets, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
+import { sendWithFormData } from '../support/multipart.ts';
+import { closeReplicaSets, query, type ReplicaSet, startReplicaSet } from '../support/replicas.ts';
 import { startServer } from '../support/server-process.ts';
 
 const KEY = TEST_API_KEY.slice(-8);
@@ -24,28 +24,13 @@ function unsettled<T>(outcome: { value: T } | { error: unknown }): T {
   return outcome.value;
 }
 
-async function query(url: string, text: string): Promise<GraphQLResponse> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query: text }),
-  });
-  return (await response.json()) as GraphQLResponse;
-}
-
 /** One small file through createFiles (a multipart request): streamed to `POST /files`. */
-async function createFile(url: string, name: string): Promise<GraphQLResponse> {
-  const form = new FormData();
+function createFile(url: string, name: string): Promise<GraphQLResponse> {
   const query =
     'mutation ($input: CreateFilesInput!) { createFiles(input: $input) { ... on CreateFilesPayload { files { filename } } } }';
-  form.append(
-    'operations',
-    JSON.stringify({ query, variables: { input: { purpose: 'ASSISTANTS', files: [null] } } }),
-  );
-  form.append('map', JSON.stringify({ 0: ['variables.input.files.0'] }));
-  form.append('0', new Blob(['written during a cool-down']), name);
-  const response = await fetch(url, { method: 'POST', body: form, headers: PREFLIGHT });
-  return (await response.json()) as GraphQLResponse;
+  return sendWithFormData({ url }, query, { purpose: 'ASSISTANTS' }, [
+    { name, content: 'written during a cool-down' },
+  ]);
 }
 
 /** One retrieve per store: aliases of `vectorStore`, which no list call can answer. */

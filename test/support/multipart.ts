@@ -68,12 +68,22 @@ export interface UploadFilesData {
  * The layout Apollo's upload link sends (apollo-upload-client): `operations` with each file
  * replaced by null, then `map`, then the files under the map's keys, as `FormData` through fetch.
  */
-export async function uploadWithFormData(
-  gateway: TestGateway,
+export function uploadWithFormData(
+  gateway: Pick<TestGateway, 'url'>,
   input: { vectorStoreId: string } & Record<string, unknown>,
   files: readonly TestFile[],
   query = UPLOAD_FILES,
 ): Promise<GraphQLResponse<UploadFilesData>> {
+  return sendWithFormData(gateway, query, input, files);
+}
+
+/** Any mutation whose `input.files` are uploads, sent in the same layout. */
+export async function sendWithFormData<TData = Record<string, unknown>>(
+  gateway: Pick<TestGateway, 'url'>,
+  query: string,
+  input: object,
+  files: readonly TestFile[],
+): Promise<GraphQLResponse<TData>> {
   const form = new FormData();
   form.append(
     'operations',
@@ -90,7 +100,7 @@ export async function uploadWithFormData(
     form.append(String(index), new Blob([bytes], { type: file.type ?? 'text/plain' }), file.name);
   });
   const response = await fetch(gateway.url, { method: 'POST', headers: PREFLIGHT, body: form });
-  return (await response.json()) as GraphQLResponse<UploadFilesData>;
+  return (await response.json()) as GraphQLResponse<TData>;
 }
 
 export const BOUNDARY = '----gateway-test-boundary';

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import OpenAI from 'openai';
 import { createEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.ts';
-import { TEST_API_KEY } from './gateway.ts';
+import { type GraphQLResponse, TEST_API_KEY } from './gateway.ts';
 import { startServer } from './server-process.ts';
 
 /** Debian's package; .ci/run installs it when missing. */
@@ -185,4 +185,18 @@ export async function startReplicaSet(options: {
     settings,
     close,
   };
+}
+
+/** A GraphQL query over plain HTTP to one replica. */
+export async function query<T = Record<string, unknown>>(
+  url: string,
+  text: string,
+  variables?: Record<string, unknown>,
+): Promise<GraphQLResponse<T>> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: text, variables }),
+  });
+  return (await response.json()) as GraphQLResponse<T>;
 }

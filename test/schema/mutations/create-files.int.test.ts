@@ -9,8 +9,8 @@ import {
   filePartHead,
   multipartHead,
   openMultipart,
-  PREFLIGHT,
   readJson,
+  sendWithFormData,
   type TestFile,
   waitFor,
   writeSlowly,
@@ -81,24 +81,8 @@ interface Input {
 }
 
 /** A FormData client in the layout of Apollo's upload link. */
-async function createFiles(input: Input, files: readonly TestFile[]): Promise<Answer> {
-  const form = new FormData();
-  form.append(
-    'operations',
-    JSON.stringify({ query: CREATE_FILES, variables: { input: { ...input, files: files.map(() => null) } } }),
-  );
-  form.append(
-    'map',
-    JSON.stringify(
-      Object.fromEntries(files.map((_, index) => [String(index), [`variables.input.files.${index}`]])),
-    ),
-  );
-  files.forEach((file, index) => {
-    const bytes = typeof file.content === 'string' ? file.content : new Uint8Array(file.content);
-    form.append(String(index), new Blob([bytes], { type: file.type ?? 'text/plain' }), file.name);
-  });
-  const response = await fetch(gateway.url, { method: 'POST', headers: PREFLIGHT, body: form });
-  return (await response.json()) as Answer;
+function createFiles(input: Input, files: readonly TestFile[]): Promise<Answer> {
+  return sendWithFormData<CreateFilesData>(gateway, CREATE_FILES, input, files) as Promise<Answer>;
 }
 
 function routeCount(route: string): number {
