@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Helpers shared by the reliability suite: crash watching, raw GraphQL over HTTP, bounded pools. */
 
 /** The codes an upstream failure may carry (src/upstream/errors.ts), plus those the schema adds. */
@@ -28,6 +30,23 @@ export function watchProcess(): { problems: unknown[]; stop(): void } {
       process.off('uncaughtException', onProblem);
     },
   };
+}
+
+/**
+ * What the process still holds after full GCs: the JS heap in use plus memory outside it
+ * (Buffers, ArrayBuffers). RSS would be the wrong yardstick for a leak: how far the heap grows,
+ * and when the collector gives pages back, differ between Node 20, 22 and 24. V8 frees the
+ * memory of dead ArrayBuffers after a GC, on another thread: the second GC, a moment later,
+ * counts only what is still held.
+ */
+export async function retainedBytes(): Promise<number> {
+  const gc = globalThis.gc;
+  if (!gc) throw new Error('retainedBytes needs node --expose-gc (vitest.config.ts)');
+  gc();
+  await sleep(50);
+  gc();
+  const { heapUsed, external } = process.memoryUsage();
+  return heapUsed + external;
 }
 
 /** A stack frame, or a path into node_modules: what no answer may carry. */
