@@ -14,6 +14,7 @@
  * remote upstream for its small JSON documents, no inflating here.
  */
 import { Readable } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 
 /** As many redirects as the upstream may chain; fetch allows 20, no OpenAI route answers one. */
@@ -65,11 +66,19 @@ export const upstreamFetch: typeof fetch = async (input, init) => {
   if (!/\bjson\b/i.test(headers.get('content-type') ?? '')) {
     return new Response(Readable.toWeb(answer.body) as ReadableStream<Uint8Array>, answerInit);
   }
+  let bytes: Buffer;
   try {
-    return new BufferedResponse(Buffer.from(await answer.body.arrayBuffer()), answerInit);
+    bytes = Buffer.from(await answer.body.arrayBuffer());
   } catch (error) {
     throw failure(error, signal);
   }
+  // What follows an answer (the rest of its operation, the reply to its client) runs without a
+  // break, all in microtasks. Waiting one turn of the event loop first lets requests that are
+  // ready meanwhile send their own upstream calls, so those calls' latency overlaps this work
+  // instead of following it. Paired runs, 16 connections, +50 ms upstream: p50 61.5 to 57.5 ms
+  // (the direct SDK path: 54); 64 connections: 580 to 647 requests/s; none worse at +0 ms.
+  await nextTurn();
+  return new BufferedResponse(bytes, answerInit);
 };
 
 /**
