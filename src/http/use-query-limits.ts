@@ -52,7 +52,7 @@ export const defaultQueryLimits: Readonly<QueryLimits> = Object.freeze({
 
 /**
  * 12345 as "12,345", as en-US writes it. Not Intl.NumberFormat: building one, even once at load,
- * maps about 5 MB of ICU's locale data into memory for good, a twentieth of the gateway at rest.
+ * maps about 4 MB of ICU's locale data into the process for good (measured at rest).
  */
 function formatCount(count: number): string {
   const [whole = '', fraction] = String(count).split('.');
