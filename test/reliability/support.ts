@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 /** Helpers shared by the reliability suite: crash watching, raw GraphQL over HTTP, bounded pools. */
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The codes an upstream failure may carry (src/upstream/errors.ts), plus those the schema adds. */
 export const UPSTREAM_CODES = new Set([
